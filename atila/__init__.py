@@ -1,0 +1,1 @@
+"""Atila web framework."""

@@ -1,0 +1,1 @@
+"""Skitai app engine (public API lives here)."""
