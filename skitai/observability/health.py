@@ -1,0 +1,95 @@
+"""Liveness, readiness and metrics endpoints, answered in front of the mount table.
+
+Why in front: a container engine or an orchestrator probes these paths on
+every worker and must get an answer even when the app is slow, broken or not
+mounted at ``/``; they also must not depend on the app's routing.
+
+* ``health_path`` (``/healthz``): 200 while the worker's loop runs.
+* ``ready_path`` (``/readyz``): 200 once the app lifespan started, 503 while
+  the worker starts or drains (SIGTERM), so a load balancer stops sending.
+* ``metrics_path`` (``/metrics``): Prometheus text of all workers (when the
+  ``metrics`` preference is on).
+
+An empty path preference turns that endpoint off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import metrics as _metrics
+
+_TEXT = b"text/plain; charset=utf-8"
+
+
+def _pref(prefs: Any, name: str, default: Any) -> Any:
+    value = getattr(prefs, name, default) if prefs is not None else default
+    return default if value is None else value
+
+
+def is_ready(ctx: Any) -> bool:
+    """Ready = lifespan started (``ctx.ready``) and not draining (``ctx.draining``)."""
+    if ctx is None:
+        return True
+    return bool(getattr(ctx, "ready", True)) and not bool(getattr(ctx, "draining", False))
+
+
+def probe_paths(prefs: Any) -> list[str]:
+    """The paths this module answers (the access log leaves them out by default)."""
+    paths = [_pref(prefs, "health_path", "/healthz"), _pref(prefs, "ready_path", "/readyz")]
+    if _metrics.enabled(prefs):
+        paths.append(_pref(prefs, "metrics_path", "/metrics"))
+    return [p for p in paths if p]
+
+
+class HealthApp:
+    """ASGI 3 app: answers the probe paths, passes everything else to ``app``."""
+
+    def __init__(self, app: Any, prefs: Any, ctx: Any) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.health_path = _pref(prefs, "health_path", "/healthz") or None
+        self.ready_path = _pref(prefs, "ready_path", "/readyz") or None
+        self.metrics_path = (_pref(prefs, "metrics_path", "/metrics") or None) if _metrics.enabled(prefs) else None
+
+    def __getattr__(self, name: str) -> Any:
+        # attributes of the wrapped mount table (e.g. lifespan helpers) stay reachable
+        if name == "app":
+            raise AttributeError(name)
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if path == self.health_path:
+                return await self._answer(scope, send, 200, b"ok\n")
+            if path == self.ready_path:
+                if is_ready(self.ctx):
+                    return await self._answer(scope, send, 200, b"ready\n")
+                return await self._answer(scope, send, 503, b"not ready\n")
+            if path == self.metrics_path:
+                if scope.get("method") in ("GET", "HEAD"):
+                    body, ctype = _metrics.render()
+                    return await self._answer(scope, send, 200, body, ctype.encode())
+                return await self._answer(scope, send, 405, b"method not allowed\n")
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(scope: dict, send: Any, status: int, body: bytes, ctype: bytes = _TEXT) -> None:
+        method = scope.get("method", "GET")
+        if method not in ("GET", "HEAD"):
+            status, body, ctype = 405, b"method not allowed\n", _TEXT
+        headers = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if status == 405:
+            headers.append((b"allow", b"GET, HEAD"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+
+def wrap(app: Any, prefs: Any, ctx: Any) -> HealthApp:
+    """Put the probe endpoints in front of ``app`` (the worker's mount table)."""
+    return HealthApp(app, prefs, ctx)
