@@ -110,7 +110,7 @@ class ServerProcess:
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+    def stop(self, sig: int = 15, timeout: float = 20.0) -> int | None:  # 15 = SIGTERM (`signal` is a method here)
         """Send ``sig`` to the main process and wait; returns its exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
