@@ -93,3 +93,38 @@ class HealthApp:
 def wrap(app: Any, prefs: Any, ctx: Any) -> HealthApp:
     """Put the probe endpoints in front of ``app`` (the worker's mount table)."""
     return HealthApp(app, prefs, ctx)
+
+
+def probe(url: str | None = None, timeout: float = 3.0) -> int:
+    """Container HEALTHCHECK: 0 when the liveness endpoint answers 200, else 1.
+
+    Reads the same variables as the engine (``SKITAI_PORT``, ``SKITAI_HEALTH_PATH``,
+    ``SKITAI_SSL_CERTFILE``) so the probe follows the configuration without a
+    shell or curl in the image.
+    """
+    import os
+    import ssl
+    import urllib.request
+
+    if url is None:
+        port = os.environ.get("SKITAI_PORT") or os.environ.get("PORT") or "5000"
+        path = os.environ.get("SKITAI_HEALTH_PATH") or "/healthz"
+        scheme = "https" if os.environ.get("SKITAI_SSL_CERTFILE") else "http"
+        url = f"{scheme}://127.0.0.1:{port.strip()}{path.strip()}"
+    context = None
+    if url.startswith("https:"):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the engine's own certificate, reached over loopback
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
+            return 0 if resp.status == 200 else 1
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        print(f"unhealthy: {url}: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(probe(sys.argv[1] if len(sys.argv) > 1 else None))
