@@ -1,0 +1,557 @@
+"""PEP 3333 adapter: a WSGI callable served as an ASGI app on a bounded thread pool.
+
+Why it is shaped like this (speed): a request costs one hand-off to a pool
+thread and one back. The thread builds the environ, calls the app and
+collects the body; if the body is small (<= ``BUFFER``) and finished, the
+loop writes status, headers and body at once. Only large or long streaming
+bodies send from the thread (``run_coroutine_threadsafe`` on the ASGI
+``send``, which gives backpressure), and the request body is read from the
+thread only when the app reads past what already arrived.
+
+``threads=0`` runs the app on the event loop (the body is read first).
+All WSGI mounts of a worker share one pool of ``threads`` threads; requests
+wait in its queue when all are busy (``queue_depth()``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import os
+import sys
+import threading
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+log = logging.getLogger("skitai.mounts")
+
+BUFFER = 64 * 1024
+READ_CHUNK = 64 * 1024
+
+_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                  "transfer-encoding", "upgrade"})
+
+
+class ClientDisconnected(OSError):
+    """The client went away while the app was reading the body or writing."""
+
+
+# ------------------------------------------------------------------ pool
+
+class WSGIPool:
+    """A bounded thread pool with a queue-depth counter (for metrics)."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="skitai-wsgi") if threads > 0 else None
+        self._submitted = itertools.count()
+        self._started = itertools.count()
+        self._n_submitted = 0
+        self._n_started = 0
+
+    def submit(self, fn, *args):
+        self._n_submitted = next(self._submitted) + 1
+        return self._executor.submit(self._run, fn, args)
+
+    def _run(self, fn, args):
+        self._n_started = next(self._started) + 1
+        return fn(*args)
+
+    def queue_depth(self) -> int:
+        """Requests waiting for a free thread (submitted but not started)."""
+        if self._executor is None:
+            return 0
+        return max(0, self._n_submitted - self._n_started)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_pool: WSGIPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool(threads: int = 4) -> WSGIPool:
+    """The worker's shared pool; created on first use (after fork, never before)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.threads != threads:
+            if _pool is not None:
+                _pool.shutdown()
+            _pool = WSGIPool(threads)
+        return _pool
+
+
+def queue_depth() -> int:
+    """WSGI requests waiting for a thread in this worker (0 when there is no pool)."""
+    return _pool.queue_depth() if _pool is not None else 0
+
+
+# ------------------------------------------------------------------ file wrapper
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: the adapter sends it with sendfile when the server can."""
+
+    def __init__(self, filelike: Any, blksize: int = 8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+    def fileno(self) -> int | None:
+        try:
+            return self.filelike.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+
+
+# ------------------------------------------------------------------ input
+
+class Input:
+    """``wsgi.input``: bytes already received first, then more from the loop on demand."""
+
+    def __init__(self, first: bytes, more: bool, receive: Any, loop: asyncio.AbstractEventLoop | None):
+        self._buf = bytearray(first)
+        self._more = more
+        self._receive = receive
+        self._loop = loop
+
+    def _fill(self) -> bool:
+        if not self._more:
+            return False
+        if self._loop is None:
+            raise RuntimeError("wsgi.input: body was not pre-read on the loop")
+        message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+        kind = message.get("type")
+        if kind == "http.request":
+            self._buf += message.get("body", b"")
+            self._more = message.get("more_body", False)
+            return True
+        self._more = False
+        raise ClientDisconnected("client disconnected while the app read the request body")
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            while self._fill():
+                pass
+            data = bytes(self._buf)
+            self._buf.clear()
+            return data
+        while len(self._buf) < size and self._fill():
+            pass
+        data = bytes(self._buf[:size])
+        del self._buf[:size]
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        while True:
+            i = self._buf.find(b"\n")
+            if i >= 0 and (size is None or size < 0 or i < size):
+                return self.read(i + 1)
+            if size is not None and 0 <= size <= len(self._buf):
+                return self.read(size)
+            if not self._fill():
+                return self.read(-1 if size is None or size < 0 else size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class _Errors:
+    def write(self, s: str) -> None:
+        sys.stderr.write(s)
+
+    def writelines(self, seq) -> None:
+        for s in seq:
+            sys.stderr.write(s)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+ERRORS = _Errors()
+
+
+# ------------------------------------------------------------------ environ
+
+def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
+    root_path = scope.get("root_path", "")
+    path = scope.get("path", "/")
+    script_b = root_path.encode("utf-8")
+    raw = scope.get("raw_path")
+    path_b = None
+    if raw:
+        path_b = unquote_to_bytes(raw.split(b"?", 1)[0])
+        if not path_b.startswith(script_b):
+            path_b = None
+    if path_b is None:
+        path_b = path.encode("utf-8")
+    path_info = path_b[len(script_b):].decode("latin-1") if path_b.startswith(script_b) else \
+        path_b.decode("latin-1")
+    qs = scope.get("query_string", b"").decode("latin-1")
+    raw_uri = (raw.decode("latin-1") if raw else path_b.decode("latin-1")) + (("?" + qs) if qs else "")
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": script_b.decode("latin-1"),
+        "PATH_INFO": path_info,
+        "QUERY_STRING": qs,
+        "REQUEST_URI": raw_uri,
+        "RAW_URI": raw_uri,
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]) if server[1] is not None else "",
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": ERRORS,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.file_wrapper": FileWrapper,
+        "wsgi.input_terminated": True,
+        "asgi.scope": scope,
+        "skitai.gtxnid": scope.get("gtxnid"),
+        "skitai.ltxnid": scope.get("ltxnid"),
+    }
+    if client:
+        environ["REMOTE_ADDR"] = str(client[0])
+        environ["REMOTE_PORT"] = str(client[1])
+    else:
+        environ["REMOTE_ADDR"] = ""
+    for k, v in scope.get("headers", ()):
+        name = k.decode("latin-1")
+        value = v.decode("latin-1")
+        if name == "content-type":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name == "content-length":
+            environ["CONTENT_LENGTH"] = value
+            continue
+        if "_" in name:
+            continue  # would be confused with '-' once in the environ (header smuggling)
+        key = "HTTP_" + name.upper().replace("-", "_")
+        if key in environ:
+            environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+        else:
+            environ[key] = value
+    return environ
+
+
+# ------------------------------------------------------------------ response
+
+class _Response:
+    """State of one WSGI response as the thread produces it."""
+
+    __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "method", "cap")
+
+    def __init__(self, send: Any, loop: asyncio.AbstractEventLoop | None, method: str):
+        self.status: int | None = None
+        self.headers: list | None = None
+        self.sent = False
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.send = send
+        self.loop = loop
+        self.length: int | None = None
+        self.method = method
+        self.cap = BUFFER if loop is not None else sys.maxsize  # on the loop, write() only buffers
+
+    def start_response(self, status: str, headers: list, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response called a second time without exc_info")
+        if not isinstance(status, str):
+            raise TypeError(f"WSGI status must be a str, not {type(status).__name__}")
+        try:
+            code = int(status[:3])
+        except ValueError:
+            raise ValueError(f"invalid WSGI status {status!r}") from None
+        if len(status) > 3 and status[3] != " ":
+            raise ValueError(f"invalid WSGI status {status!r}")
+        out = []
+        length = None
+        for item in headers:
+            name, value = item
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError(f"WSGI header {item!r} must be a (str, str) tuple")
+            lname = name.lower()
+            if lname in _HOP:
+                continue
+            if lname == "content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    raise ValueError(f"invalid Content-Length {value!r}") from None
+            out.append((lname.encode("latin-1"), value.encode("latin-1")))
+        self.status, self.headers, self.length = code, out, length
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        if self.status is None:
+            raise AssertionError("write() before start_response()")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"WSGI body must be bytes, not {type(data).__name__}")
+        if data:
+            self.chunks.append(bytes(data))
+            self.size += len(data)
+            if self.size > self.cap:
+                self.flush(True)
+
+    def _call(self, message: dict) -> None:
+        if self.loop is None:
+            raise RuntimeError("streaming from the loop thread")
+        asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
+
+    def flush(self, more: bool) -> None:
+        """Send (from the thread) the start if not sent yet and what is buffered."""
+        if not self.sent:
+            self._call({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            self.sent = True
+        body = b"".join(self.chunks)
+        self.chunks.clear()
+        self.size = 0
+        if body or not more:
+            self._call({"type": "http.response.body", "body": body, "more_body": more})
+
+
+def _error_response(status: int = 500) -> tuple[int, list, bytes]:
+    body = b"Internal Server Error\n" if status == 500 else b"Error\n"
+    return status, [(b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode())], body
+
+
+def _finish_headers(resp: _Response, body_len: int) -> list:
+    headers = resp.headers
+    if resp.length is None and resp.status not in (204, 304) and resp.status >= 200:
+        headers = headers + [(b"content-length", str(body_len).encode())]
+    return headers
+
+
+class WSGIAdapter:
+    """ASGI app wrapping one WSGI callable."""
+
+    def __init__(self, app: Any, threads: int | None = 4, name: str = ""):
+        self.app = app
+        self.threads = 4 if threads is None else threads
+        self.name = name or repr(app)
+        self._pool: WSGIPool | None = None
+
+    def __repr__(self) -> str:
+        return f"WSGIAdapter({self.name})"
+
+    @property
+    def pool(self) -> WSGIPool:
+        if self._pool is None:
+            self._pool = get_pool(self.threads)
+        return self._pool
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return  # lifespan: WSGI apps have none
+        first, more = b"", False
+        if _has_body(scope):
+            message = await receive()
+            if message.get("type") != "http.request":
+                return  # gone before the body arrived
+            first, more = message.get("body", b""), message.get("more_body", False)
+        if self.threads <= 0:
+            await self._call_on_loop(scope, receive, send, first, more)
+            return
+        loop = asyncio.get_running_loop()
+        fut = self.pool.submit(self._run, scope, Input(first, more, receive, loop), send, loop)
+        result = await asyncio.wrap_future(fut)
+        await self._finish(result, scope, send)
+
+    async def _finish(self, result: tuple, scope: dict, send: Any) -> None:
+        kind = result[0]
+        if kind == "small":  # the common case: one write from the loop
+            _, status, headers, body = result
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
+        elif kind == "tail":
+            await send({"type": "http.response.body", "body": result[1]})
+        elif kind == "file":
+            _, status, headers, wrapper, offset, count = result
+            try:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.zerocopysend", "file": wrapper.filelike, "offset": offset,
+                            "count": count, "more_body": False})
+            finally:
+                close = getattr(wrapper, "close", None)
+                if close is not None:
+                    close()
+        elif kind == "error":
+            raise result[1]
+
+    def _run(self, scope: dict, body: Input, send: Any, loop: asyncio.AbstractEventLoop | None) -> tuple:
+        """Runs in a pool thread (or on the loop when threads=0 and nothing streams)."""
+        resp = _Response(send, loop, scope.get("method", "GET"))
+        environ = build_environ(scope, body, self.threads > 0)
+        try:
+            result = self.app(environ, resp.start_response)
+        except Exception as exc:
+            return self._failed(resp, exc)
+        closing = True
+        try:
+            if isinstance(result, FileWrapper) and resp.status is not None and not resp.chunks:
+                plan = self._file_plan(scope, resp, result)
+                if plan is not None:
+                    closing = False  # the loop closes it after sendfile
+                    return plan
+            written = 0
+            for chunk in result:
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"WSGI body must yield bytes, not {type(chunk).__name__}")
+                if not chunk:
+                    continue
+                if resp.status is None:
+                    raise AssertionError("the app yielded a body before calling start_response()")
+                if resp.length is not None and written + len(chunk) > resp.length:
+                    chunk = bytes(chunk[:max(0, resp.length - written)])  # PEP 3333: never more than promised
+                written += len(chunk)
+                resp.write(chunk)
+                if resp.length is not None and written >= resp.length:
+                    break
+            if resp.status is None:
+                raise AssertionError("the app returned without calling start_response()")
+            if not resp.sent:
+                body = b"".join(resp.chunks)
+                return ("small", resp.status, _finish_headers(resp, len(body)), body)
+            tail = b"".join(resp.chunks)
+            resp.chunks.clear()
+            return ("tail", tail)
+        except ClientDisconnected:
+            return ("done",)
+        except Exception as exc:
+            return self._failed(resp, exc)
+        finally:
+            if closing:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:
+                        log.exception("%s: close() of the WSGI iterable raised", self.name)
+
+    def _file_plan(self, scope: dict, resp: _Response, wrapper: FileWrapper) -> tuple | None:
+        ext = scope.get("extensions") or {}
+        if "http.response.zerocopysend" not in ext:
+            return None
+        fd = wrapper.fileno()
+        if fd is None:
+            return None
+        try:
+            offset = wrapper.filelike.tell()
+            size = os.fstat(fd).st_size
+        except (OSError, AttributeError, ValueError):
+            return None
+        count = max(0, size - offset)
+        if resp.length is not None:
+            count = min(count, resp.length)
+        return ("file", resp.status, _finish_headers(resp, count), wrapper, offset, count)
+
+    def _failed(self, resp: _Response, exc: Exception) -> tuple:
+        if isinstance(exc, (ClientDisconnected, ConnectionError)):
+            return ("done",)
+        log.error("%s: WSGI app raised", self.name, exc_info=exc)
+        if not resp.sent:
+            return ("small", *_error_response())
+        return ("error", RuntimeError(f"{self.name}: WSGI app failed after the response started: {exc!r}"))
+
+    async def _call_on_loop(self, scope: dict, receive: Any, send: Any, first: bytes, more: bool) -> None:
+        """threads=0: read the whole body, run the app here, stream what it yields."""
+        body = bytearray(first)
+        while more:
+            message = await receive()
+            if message.get("type") != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        resp = _Response(send, None, scope.get("method", "GET"))
+        environ = build_environ(scope, Input(bytes(body), False, None, None), False)
+        try:
+            result = self.app(environ, resp.start_response)
+        except Exception as exc:
+            await self._finish(self._failed(resp, exc), scope, send)
+            return
+        try:
+            for chunk in result:
+                if chunk:
+                    if resp.status is None:
+                        raise AssertionError("the app yielded a body before calling start_response()")
+                    if not resp.sent and resp.size + len(chunk) <= BUFFER:
+                        resp.chunks.append(bytes(chunk))
+                        resp.size += len(chunk)
+                        continue
+                    if not resp.sent:
+                        await send({"type": "http.response.start", "status": resp.status, "headers": resp.headers})
+                        resp.sent = True
+                        buffered = b"".join(resp.chunks)
+                        resp.chunks.clear()
+                        if buffered:
+                            await send({"type": "http.response.body", "body": buffered, "more_body": True})
+                    await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+            if resp.status is None:
+                raise AssertionError("the app returned without calling start_response()")
+            if not resp.sent:
+                data = b"".join(resp.chunks)
+                await self._finish(("small", resp.status, _finish_headers(resp, len(data)), data), scope, send)
+            else:
+                await send({"type": "http.response.body", "body": b"".join(resp.chunks)})
+        except (ClientDisconnected, ConnectionError):
+            return
+        except Exception as exc:
+            await self._finish(self._failed(resp, exc), scope, send)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+
+def _has_body(scope: dict) -> bool:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            return v.strip() not in (b"0", b"")
+        if k == b"transfer-encoding":
+            return True
+    return False
