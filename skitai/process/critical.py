@@ -66,6 +66,8 @@ class CriticalPoint:
         except psutil.Error:
             return
         self._watched[pid] = _Watched(worker_id, proc)
+        if self.interval > 0 and self.on_strike:
+            self.on_strike(worker_id, 0)  # a fresh worker starts with a clean record
 
     def forget(self, pid: int) -> None:
         self._watched.pop(pid, None)
@@ -122,5 +124,7 @@ class CriticalPoint:
                         f" of {self.interval:g}s"))
                     self._watched.pop(pid, None)
             else:
+                if w.strikes and self.on_strike:
+                    self.on_strike(w.worker_id, 0)
                 w.strikes = 0
         return verdicts

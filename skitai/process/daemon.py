@@ -128,8 +128,10 @@ def running_pid(path: str) -> int | None:
 
 
 # ------------------------------------------------------------------- commands
-def command(cmd: str, prefs, table=None) -> int:
-    """Run a daemon command; returns the process exit code (see module doc)."""
+def command(cmd: str, prefs, table=None, worker_fn=None) -> int:
+    """Run a daemon command; returns the process exit code (see module doc).
+
+    ``worker_fn`` replaces ``skitai.server.worker.run`` (tests only)."""
     action = COMMANDS.get(cmd)
     if action is None:
         print(f"unknown command {cmd!r}; use start|stop|restart|status (-d|-s|-r)", file=sys.stderr)
@@ -143,7 +145,7 @@ def command(cmd: str, prefs, table=None) -> int:
         rc = stop(pidfile, _stop_wait(prefs))
         if rc != 0:
             return rc
-    return start(prefs, table, pidfile)
+    return start(prefs, table, pidfile, worker_fn=worker_fn)
 
 
 def _stop_wait(prefs) -> float:
@@ -192,7 +194,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def start(prefs, table, pidfile: str, wait: float = 15.0) -> int:
+def start(prefs, table, pidfile: str, wait: float = 15.0, worker_fn=None) -> int:
     pid = running_pid(pidfile)
     if pid:
         print(f"already running (pid {pid})")
@@ -212,7 +214,7 @@ def start(prefs, table, pidfile: str, wait: float = 15.0) -> int:
     first = os.fork()
     if first == 0:
         os.close(r)
-        _daemonize(prefs, table, pidfile, logfile, workdir, sockets, w)  # never returns
+        _daemonize(prefs, table, pidfile, logfile, workdir, sockets, w, worker_fn)  # no return
     os.close(w)
     for s in sockets:
         s.close()
@@ -248,7 +250,7 @@ def _workdir() -> str:
     return os.getcwd()
 
 
-def _daemonize(prefs, table, pidfile, logfile, workdir, sockets, report_fd) -> None:
+def _daemonize(prefs, table, pidfile, logfile, workdir, sockets, report_fd, worker_fn) -> None:
     rc = 1
     try:
         os.setsid()
@@ -270,7 +272,7 @@ def _daemonize(prefs, table, pidfile, logfile, workdir, sockets, report_fd) -> N
         os.close(report_fd)
         report_fd = -1
         from .master import Master
-        rc = Master(prefs, table, sockets=sockets, pidfile=pidfile).run()
+        rc = Master(prefs, table, worker_fn=worker_fn, sockets=sockets, pidfile=pidfile).run()
     except BaseException as e:
         if report_fd >= 0:
             try:

@@ -206,6 +206,7 @@ class Master:
                 except OSError:
                     pass
             self._remove_pidfile()
+            _metric("cleanup_master")
         self.log("master stopped", exit=self.exit_code)
         self.log.close()
         return self.exit_code

@@ -4,7 +4,7 @@ Run as ``python -m tests.process.standin --port N [--workers 2] [--interval 1] .
 it starts the real master (``skitai.process.master.main``) with a tiny blocking
 HTTP/1.0 worker. Routes: ``/`` (pid), ``/slow`` (0.5 s), ``/busy`` (spins the
 CPU forever), ``/pid``. ``STANDIN_FAIL=5`` makes every worker exit 5 (app
-failed to load) before it reports ready.
+failed to load) before it reports ready; any other value is a crash code.
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def handle(conn: socket.socket) -> None:
 
 
 def worker(prefs, sockets, table, worker_id) -> int:
-    if os.environ.get("STANDIN_FAIL") == "5":
+    fail = os.environ.get("STANDIN_FAIL")
+    if fail:
         print(f"worker {worker_id}: cannot import the app", file=sys.stderr)
-        return 5
+        return int(fail)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     threads: list[threading.Thread] = []
@@ -88,13 +89,20 @@ def main() -> int:
     ap.add_argument("--max-worker-memory", type=int, default=0)
     ap.add_argument("--pidfile", default=None)
     ap.add_argument("--name", default="standin")
-    a = ap.parse_args()
+    ap.add_argument("--logpath", default=None)
+    argv = sys.argv[1:]
+    command = argv.pop() if argv and argv[-1] in ("start", "stop", "restart", "status",
+                                                  "-d", "-s", "-r") else None
+    a = ap.parse_args(argv)
     prefs = SimpleNamespace(
         address="127.0.0.1", port=a.port, workers=a.workers, backlog=128,
         shutdown_timeout=a.shutdown_timeout, critical_point_cpu_percent=a.cpu,
         critical_point_continuous=a.continuous, critical_point_interval=a.interval,
         max_worker_memory=a.max_worker_memory, pidfile=a.pidfile, name=a.name,
-        logpath=None, log_format="text")
+        logpath=a.logpath, log_format="text")
+    if command:
+        from skitai.process import daemon
+        return daemon.command(command, prefs, None, worker_fn=worker)
     return master.main(prefs, None, worker_fn=worker)
 
 

@@ -1,0 +1,179 @@
+"""Master supervision with a stand-in worker (tests/process/standin.py).
+
+These pin the master's behaviour independently of the HTTP engine: the same
+scenarios run against the real engine in test_engine_supervision.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from tests.process.helpers import get, wait_for, worker_pids
+from tests.support import ServerProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def standin(port, *extra, env=None, wait=True):
+    return ServerProcess(["-m", "tests.process.standin", "--port", str(port), *extra],
+                         port, env=env, wait=wait)
+
+
+def test_titles_and_one_process_per_worker():
+    port = free_port()
+    with standin(port, "--workers", "2") as srv:
+        pids = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
+                        what="2 workers")
+        titles = sorted(" ".join(psutil.Process(p).cmdline()).strip() for p in pids)
+        assert titles == ["skitai(standin): worker #0", "skitai(standin): worker #1"]
+        assert " ".join(psutil.Process(srv.pid).cmdline()).strip() == "skitai(standin): master"
+        assert get(port)[0] == 200
+        assert srv.stop() == 0
+
+
+def test_one_worker_still_has_a_master():
+    port = free_port()
+    with standin(port, "--workers", "1") as srv:
+        pids = wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        assert len(pids) == 1
+        status, body = get(port)
+        assert status == 200 and int(body) in pids
+        assert srv.stop() == 0
+
+
+def test_sigkilled_worker_is_replaced_and_service_continues():
+    port = free_port()
+    with standin(port, "--workers", "2") as srv:
+        before = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
+                          what="2 workers")
+        victim = min(before)
+        psutil.Process(victim).kill()
+        after = wait_for(lambda: (len(p := worker_pids(srv.pid)) == 2 and victim not in p) and p,
+                         10, what="replacement worker")
+        assert len(after - before) == 1
+        for _ in range(20):
+            assert get(port)[0] == 200
+        out = srv.output()
+        assert f"pid={victim} status=killed by SIGKILL" in out
+        assert "reason=crash" in out and "restarting worker #" in out
+        assert srv.stop() == 0
+
+
+def test_busy_worker_is_replaced_by_the_critical_point():
+    port = free_port()
+    with standin(port, "--workers", "2", "--interval", "1", "--continuous", "2",
+                 "--cpu", "50") as srv:
+        wait_for(lambda: len(worker_pids(srv.pid)) == 2, 10, what="2 workers")
+
+        def spin():
+            try:
+                get(port, "/busy", timeout=20)
+            except OSError:
+                pass  # the busy worker gets killed: the connection drops
+
+        threading.Thread(target=spin, daemon=True).start()
+        busy = wait_for(lambda: next((p for p in worker_pids(srv.pid)
+                                      if psutil.Process(p).cpu_percent(0.2) > 50), None),
+                        10, what="a busy worker")
+        wait_for(lambda: busy not in worker_pids(srv.pid), 20, what="busy worker replaced")
+        wait_for(lambda: len(worker_pids(srv.pid)) == 2, 10, what="2 workers again")
+        out = srv.output()
+        assert "over its critical point" in out and "reason=critical_point" in out
+        for _ in range(10):
+            assert get(port)[0] == 200
+        assert srv.stop() == 0
+
+
+def test_memory_limit_replaces_worker():
+    port = free_port()
+    # 1 byte: every worker is over the limit at its first sample (period = interval = 1 s)
+    with standin(port, "--workers", "1", "--interval", "1", "--cpu", "100000",
+                 "--max-worker-memory", "1") as srv:
+        first = wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        wait_for(lambda: "reason=memory" in srv.output(), 10, what="memory replacement")
+        wait_for(lambda: (p := worker_pids(srv.pid)) and not (p & first), 15,
+                 what="old worker gone")
+        assert srv.stop() == 0
+
+
+def test_sigterm_finishes_inflight_requests_and_exits_0():
+    port = free_port()
+    with standin(port, "--workers", "2") as srv:
+        results: list = []
+
+        def call():
+            try:
+                results.append(get(port, "/slow")[0])
+            except Exception as e:  # noqa: BLE001 - recorded as a failure
+                results.append(repr(e))
+
+        threads = [threading.Thread(target=call) for _ in range(10)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)  # requests are in flight (each takes 0.5 s)
+        srv.signal(signal.SIGTERM)
+        for t in threads:
+            t.join(15)
+        assert results == [200] * 10
+        assert srv.proc.wait(15) == 0
+        assert "SIGTERM received: stopping" in srv.output()
+        with pytest.raises(OSError):
+            get(port, timeout=1)
+
+
+def test_sighup_replaces_every_worker_without_failed_requests():
+    port = free_port()
+    with standin(port, "--workers", "2") as srv:
+        before = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
+                          what="2 workers")
+        stop = threading.Event()
+        ok, failed = [], []
+
+        def traffic():
+            while not stop.is_set():
+                try:
+                    status, _ = get(port, timeout=5)
+                    (ok if status == 200 else failed).append(status)
+                except Exception as e:  # noqa: BLE001
+                    failed.append(repr(e))
+
+        t = threading.Thread(target=traffic)
+        t.start()
+        try:
+            time.sleep(0.3)
+            srv.signal(signal.SIGHUP)
+            wait_for(lambda: (p := worker_pids(srv.pid)) and len(p) == 2 and not (p & before),
+                     20, what="all workers replaced")
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            t.join(10)
+        assert failed == [] and len(ok) > 10
+        out = srv.output()
+        assert out.count("reason=reload") >= 4  # 2 started + 2 exited
+        assert "rolling reload finished" in out
+        assert srv.stop() == 0
+
+
+def test_app_that_cannot_load_makes_the_master_give_up():
+    port = free_port()
+    with standin(port, "--workers", "2", env={"STANDIN_FAIL": "5"}, wait=False) as srv:
+        assert srv.proc.wait(20) == 1
+        out = srv.output()
+        assert "cannot import the app" in out
+        assert "giving up" in out
+
+
+def test_quick_crashes_back_off():
+    port = free_port()
+    with standin(port, "--workers", "1", env={"STANDIN_FAIL": "1"}, wait=False) as srv:
+        wait_for(lambda: "restarting in 1s" in srv.output(), 10, what="second back-off step")
+        out = srv.output()
+        assert "restarting in 0.5s" in out
+        assert srv.proc.poll() is None  # a crash is not "the app cannot load": keep trying
+        assert srv.stop() == 0
