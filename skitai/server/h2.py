@@ -1,0 +1,1002 @@
+"""HTTP/2 (RFC 9113) for ASGI apps, on the ``h2`` library.
+
+One ``H2Protocol`` per connection; every stream runs ``app(scope, receive,
+send)`` as its own task so streams are served concurrently. Entry points:
+
+* ALPN ``h2`` on TLS and the prior-knowledge preface on clear text: the worker
+  (or the HTTP/1.1 protocol that saw the preface) calls ``h2_handoff``;
+* ``Upgrade: h2c`` (RFC 7540 section 3.2, including requests with a body):
+  ``h2c_upgrade_handoff`` answers 101 and serves the request as stream 1;
+* RFC 8441 extended CONNECT (``:protocol websocket``) runs a WebSocket on a
+  stream (``skitai.server.ws``), so one connection carries both.
+
+Why the flow control looks like this: request bodies are acknowledged (window
+updates) only when the app has ``receive()``d them, so a slow app slows the
+client instead of filling memory; response bodies are cut to the peer's
+window and frame size and the sender waits for WINDOW_UPDATE, and the whole
+connection stops reading while the socket's write buffer is full.
+
+Abuse protections (all end in GOAWAY ENHANCE_YOUR_CALM and a closed socket):
+streams reset by the client (rapid reset, CVE-2023-44487) beyond
+``2 * max_concurrent_streams`` per 10 s window, and more than
+``CONTROL_FRAME_LIMIT`` PING/SETTINGS/PRIORITY/empty-DATA frames per second.
+A HEADERS that is reset in the same read never starts the app. CONTINUATION
+floods are bounded by the h2 library (64 frames) and the header list by
+``h2_max_header_list_size`` (oversize -> GOAWAY, since HPACK state is shared).
+
+Server push is not used: ``early_hints`` (and ``http.response.early_hint``)
+send a ``103 Early Hints`` with ``Link: <uri>; rel=preload`` instead, because
+browsers removed HTTP/2 push (Chrome 106, Firefox 132) and 103 works on
+HTTP/1.1 too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import deque
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+from hyperframe.frame import GoAwayFrame
+
+from .proto import (
+    ASGI_VERSION,
+    next_connection_serial,
+    pref,
+    report,
+    skitai_extensions,
+    split_target,
+    txn_ids,
+)
+
+log = logging.getLogger("skitai.server.h2")
+
+CONTROL_FRAME_LIMIT = 200  # per second
+RESET_WINDOW = 10.0
+READ_CHUNK = 256 * 1024
+
+_HOP_BY_HOP = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding",
+                         b"upgrade", b"te"))
+_INTERNAL_ERROR_BODY = b"Internal Server Error"
+
+
+class StreamReset(Exception):
+    """The stream was reset (by the peer or by us); the app's send() stops."""
+
+
+def _lower_headers(headers) -> list:
+    out = []
+    for k, v in headers:
+        k = k.lower() if isinstance(k, bytes) else k.encode("latin-1").lower()
+        if k in _HOP_BY_HOP:
+            continue
+        out.append((k, v if isinstance(v, bytes) else str(v).encode("latin-1")))
+    return out
+
+
+class _Stream:
+    __slots__ = (
+        "sid", "proto", "scope", "body", "body_len", "ended", "waiter", "task", "reset",
+        "complete", "window_waiter", "started", "headers_sent", "status", "resp_headers",
+        "want_trailers", "t_start", "t_resp", "rx", "tx", "ws", "unacked", "disconnect_sent",
+        "early", "content_type",
+    )
+
+    def __init__(self, sid: int, proto: H2Protocol, scope: dict) -> None:
+        self.sid = sid
+        self.proto = proto
+        self.scope = scope
+        self.body: deque = deque()
+        self.body_len = 0
+        self.ended = False
+        self.waiter: asyncio.Future | None = None
+        self.task: asyncio.Task | None = None
+        self.reset = False
+        self.complete = False
+        self.window_waiter: asyncio.Future | None = None
+        self.started = False
+        self.headers_sent = False
+        self.status = 0
+        self.resp_headers: list = []
+        self.want_trailers = False
+        self.t_start = time.perf_counter()
+        self.t_resp = None
+        self.rx = 0
+        self.tx = 0
+        self.ws = None
+        self.unacked = 0
+        self.disconnect_sent = False
+        self.content_type = None
+
+    # -- network side
+    def feed(self, data: bytes, flow_len: int) -> None:
+        self.rx += len(data)
+        if self.ws is not None:
+            self.ws_feed(data, flow_len)
+            return
+        self.body.append((data, flow_len))
+        self.body_len += len(data)
+        self._wake()
+
+    def ws_feed(self, data: bytes, flow_len: int) -> None:
+        carrier = self.ws.carrier
+        if carrier.paused:
+            self.unacked += flow_len
+        else:
+            self.proto.ack(self.sid, flow_len)
+        self.ws.feed(data)
+
+    def end(self) -> None:
+        self.ended = True
+        if self.ws is not None:
+            self.ws.connection_lost()
+        self._wake()
+
+    def _wake(self) -> None:
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def wake_window(self) -> None:
+        w = self.window_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def on_reset(self) -> None:
+        self.reset = True
+        self._wake()
+        self.wake_window()
+        if self.ws is not None:
+            self.ws.connection_lost()
+
+    # -- ASGI side
+    async def receive(self) -> dict:
+        while True:
+            if self.body:
+                data, flow = self.body.popleft()
+                self.body_len -= len(data)
+                if flow:
+                    self.proto.ack(self.sid, flow)
+                more = bool(self.body) or not self.ended
+                if self.reset:
+                    break
+                return {"type": "http.request", "body": data, "more_body": more}
+            if self.ended and not self.disconnect_sent and not self.complete and not self.reset:
+                self.disconnect_sent = True  # final empty chunk given once
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if self.reset or self.complete or self.proto.lost:
+                break
+            self.waiter = self.proto.loop.create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict) -> None:
+        t = message["type"]
+        proto = self.proto
+        if self.reset or proto.lost:
+            if t in ("http.response.body", "http.response.start", "http.response.zerocopysend",
+                     "http.response.pathsend", "http.response.trailers"):
+                raise StreamReset(f"stream {self.sid} was reset")
+        if t == "http.response.start":
+            if self.started:
+                raise RuntimeError("http.response.start sent twice")
+            self.started = True
+            self.status = int(message["status"])
+            self.resp_headers = message.get("headers") or []
+            self.want_trailers = bool(message.get("trailers"))
+            return
+        if t == "http.response.body":
+            body = message.get("body") or b""
+            more = bool(message.get("more_body"))
+            if self.complete:
+                raise RuntimeError("response already complete")
+            if not self.started:
+                raise RuntimeError("http.response.body before http.response.start")
+            end = not more and not self.want_trailers
+            if not self.headers_sent:
+                self._send_headers(end_stream=end and not body)
+                if end and not body:
+                    self._completed()
+                    return
+            await proto.send_data(self, body, end)
+            if end:
+                self._completed()
+            return
+        if t == "http.response.trailers":
+            if not self.want_trailers or self.complete:
+                return
+            if not self.headers_sent:
+                self._send_headers(end_stream=False)
+            more = bool(message.get("more_trailers"))
+            self.resp_headers = list(getattr(self, "_trailers", [])) + _lower_headers(message.get("headers") or ())
+            if more:
+                self._trailers = self.resp_headers  # type: ignore[attr-defined]
+                return
+            proto.conn.send_headers(self.sid, self.resp_headers, end_stream=True)
+            proto.flush_soon()
+            self._completed()
+            return
+        if t == "http.response.zerocopysend" or t == "http.response.pathsend":
+            if not self.started:
+                raise RuntimeError(f"{t} before http.response.start")
+            await self._send_file(message, t == "http.response.pathsend")
+            return
+        if t == "http.response.early_hint":
+            links = message.get("links") or ()
+            await self.early_hints([lk.decode("latin-1") if isinstance(lk, bytes) else lk for lk in links],
+                                   raw=True)
+            return
+        raise RuntimeError(f"unexpected ASGI message {t!r} on an HTTP/2 stream")
+
+    async def early_hints(self, uris, raw: bool = False) -> None:
+        """Send ``103 Early Hints`` with one Link preload per uri (replaces push)."""
+        if self.headers_sent or self.reset or not uris:
+            return
+        hdrs = [(b":status", b"103")]
+        for u in uris:
+            v = u if raw else f"<{u}>; rel=preload"
+            hdrs.append((b"link", v.encode("latin-1")))
+        try:
+            self.proto.conn.send_headers(self.sid, hdrs)
+        except h2.exceptions.ProtocolError:
+            return
+        self.proto.flush_soon()
+
+    async def _send_file(self, message: dict, by_path: bool) -> None:
+        proto = self.proto
+        more = bool(message.get("more_body")) if not by_path else False
+        if by_path:
+            fd = os.open(message["path"], os.O_RDONLY)
+            own = True
+            offset, count = 0, os.fstat(fd).st_size
+        else:
+            f = message["file"]
+            fd = f if isinstance(f, int) else f.fileno()
+            own = False
+            offset = int(message.get("offset") or 0)
+            count = message.get("count")
+            if count is None or count < 0:
+                count = max(0, os.fstat(fd).st_size - offset)
+        end_all = not more and not self.want_trailers
+        try:
+            if not self.headers_sent:
+                self._send_headers(end_stream=end_all and count == 0)
+                if end_all and count == 0:
+                    self._completed()
+                    return
+            remaining = count
+            pos = offset
+            while remaining > 0:
+                chunk = os.pread(fd, min(READ_CHUNK, remaining), pos)
+                if not chunk:
+                    break
+                pos += len(chunk)
+                remaining -= len(chunk)
+                await proto.send_data(self, chunk, end_all and remaining == 0)
+            if end_all:
+                if remaining > 0:  # file shrank: end the stream anyway
+                    await proto.send_data(self, b"", True)
+                self._completed()
+        finally:
+            if own:
+                os.close(fd)
+
+    def _send_headers(self, end_stream: bool) -> None:
+        hdrs = [(b":status", str(self.status).encode())]
+        hdrs.extend(_lower_headers(self.resp_headers))
+        if self.proto.date_header is not None:
+            hdrs.extend(self.proto.date_header())
+        for k, v in hdrs:
+            if k == b"content-type":
+                self.content_type = v.decode("latin-1")
+                break
+        self.proto.conn.send_headers(self.sid, hdrs, end_stream=end_stream)
+        self.headers_sent = True
+        self.t_resp = time.perf_counter()
+        self.proto.flush_soon()
+
+    def _completed(self) -> None:
+        self.complete = True
+        self._wake()
+
+
+class _H2WebSocketCarrier:
+    """Carrier (see ws.py) for a WebSocket on an HTTP/2 stream (RFC 8441)."""
+
+    def __init__(self, stream: _Stream) -> None:
+        self.stream = stream
+        self.paused = False
+
+    async def accept(self, headers: list) -> None:
+        s = self.stream
+        s.status = 200
+        s.resp_headers = headers
+        s._send_headers(end_stream=False)
+
+    async def deny(self, status: int, headers: list, body: bytes) -> None:
+        s = self.stream
+        s.status = status
+        s.resp_headers = headers
+        s._send_headers(end_stream=not body)
+        if body:
+            await s.proto.send_data(s, body, True)
+        s._completed()
+
+    async def write(self, data: bytes) -> None:
+        from .ws import ClientDisconnected
+        s = self.stream
+        if s.reset or s.complete or s.proto.lost:
+            raise ClientDisconnected("stream closed")
+        await s.proto.send_data(s, data, False)
+
+    def write_nowait(self, data: bytes) -> None:
+        s = self.stream
+        if s.reset or s.complete or s.proto.lost:
+            return
+        s.proto.loop.create_task(self._write_quiet(data))
+
+    async def _write_quiet(self, data: bytes) -> None:
+        try:
+            await self.write(data)
+        except Exception:
+            pass
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+        s = self.stream
+        if s.unacked:
+            n, s.unacked = s.unacked, 0
+            s.proto.ack(s.sid, n)
+
+    def close(self) -> None:
+        s = self.stream
+        if s.complete or s.reset or s.proto.lost:
+            return
+        s.complete = True
+        try:
+            s.proto.conn.end_stream(s.sid)
+        except h2.exceptions.ProtocolError:
+            pass
+        s.proto.flush_soon()
+
+
+class H2Protocol(asyncio.Protocol):
+    """One HTTP/2 connection."""
+
+    def __init__(self, ctx, app=None) -> None:
+        self.ctx = ctx
+        self.app = app if app is not None else ctx.app
+        prefs = getattr(ctx, "prefs", None)
+        self.max_streams = int(pref(prefs, "h2_max_concurrent_streams", 100))
+        window = int(pref(prefs, "h2_initial_window_size", 65535))
+        self.max_header_list = int(pref(prefs, "h2_max_header_list_size", 65536))
+        max_frame = int(pref(prefs, "h2_max_frame_size", 16384))
+        config = h2.config.H2Configuration(client_side=False, header_encoding=None,
+                                           validate_outbound_headers=False,
+                                           normalize_outbound_headers=False)
+        self.conn = h2.connection.H2Connection(config=config)
+        self.conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_streams,
+            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window,
+            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: self.max_header_list,
+            h2.settings.SettingCodes.MAX_FRAME_SIZE: max_frame,
+            h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
+        })
+        self.conn.max_inbound_frame_size = max_frame
+        # the decoder limit applies from the first request, before our SETTINGS are acked
+        self.conn.decoder.max_header_list_size = self.max_header_list
+        self.window = window
+        self.streams: dict[int, _Stream] = {}
+        self.loop = asyncio.get_event_loop()
+        self.transport = None
+        self.lost = False
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future | None = None
+        self.flush_scheduled = False
+        self.tls = False
+        self.client = self.server = None
+        self.conn_serial = 0
+        self.req_serial = 0
+        self.draining = False
+        self.goaway_sent = False
+        self.last_stream_id = 0
+        self.closed: asyncio.Future = self.loop.create_future()
+        self.resets = 0
+        self.reset_window_start = self.loop.time()
+        self.control = 0
+        self.control_window_start = self.loop.time()
+        self.busy = False
+        self.deadline = None
+        self.date_header = None
+        if hasattr(ctx, "date_headers"):
+            self.date_header = self._date_header
+        self._date_cache = (None, [])
+
+    # ------------------------------------------------------------------ setup
+    def _date_header(self) -> list:
+        raw = self.ctx.date_headers
+        cached_raw, cached = self._date_cache
+        if raw is not cached_raw:
+            cached = []
+            for line in raw.split(b"\r\n"):
+                if line:
+                    k, _, v = line.partition(b": ")
+                    cached.append((k, v))
+            self._date_cache = (raw, cached)
+        return cached
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        if self.transport is not None:
+            return  # already taken over by a hand-off
+        self._attach(transport)
+        self.conn.initiate_connection()
+        self.flush()
+
+    def _attach(self, transport) -> None:
+        self.transport = transport
+        self.tls = transport.get_extra_info("ssl_object") is not None
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
+        self.server = (sock[0], sock[1]) if isinstance(sock, tuple) else None
+        register = getattr(self.ctx, "register", None)
+        if callable(register):
+            self.conn_serial = register(self)
+        else:
+            self.conn_serial = next_connection_serial(self.ctx)
+            conns = getattr(self.ctx, "connections", None)
+            if conns is not None:
+                conns.add(self)
+        try:
+            transport.set_write_buffer_limits(high=256 * 1024)
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ I/O
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        data = self.conn.data_to_send()
+        if data and not self.lost:
+            self.transport.write(data)
+
+    def flush_soon(self) -> None:
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def ack(self, sid: int, n: int) -> None:
+        if self.lost:
+            return
+        try:
+            self.conn.acknowledge_received_data(n, sid)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
+            try:
+                self.conn.increment_flow_control_window(n)
+            except Exception:
+                pass
+        self.flush_soon()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.transport is not None and not self.lost:
+            try:
+                self.transport.pause_reading()
+            except Exception:
+                pass
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.transport is not None and not self.lost:
+            try:
+                self.transport.resume_reading()
+            except Exception:
+                pass
+        w = self.drain_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+        self.drain_waiter = None
+
+    async def send_data(self, s: _Stream, data, end: bool) -> None:
+        conn = self.conn
+        sid = s.sid
+        view = memoryview(data) if data else b""
+        total = len(view)
+        pos = 0
+        if total == 0:
+            if end:
+                if s.reset or self.lost:
+                    raise StreamReset(f"stream {sid} was reset")
+                conn.end_stream(sid)
+                self.flush_soon()
+            return
+        while pos < total:
+            if s.reset or self.lost:
+                raise StreamReset(f"stream {sid} was reset")
+            try:
+                window = conn.local_flow_control_window(sid)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                s.reset = True
+                raise StreamReset(f"stream {sid} was closed") from None
+            if window <= 0:
+                s.window_waiter = self.loop.create_future()
+                try:
+                    await s.window_waiter
+                finally:
+                    s.window_waiter = None
+                continue
+            frame = conn.max_outbound_frame_size
+            limit = min(window, total - pos)
+            while limit > 0:
+                n = min(limit, frame)
+                last = pos + n == total
+                conn.send_data(sid, view[pos:pos + n], end_stream=end and last)
+                pos += n
+                limit -= n
+                s.tx += n
+            if self.write_paused:
+                self.flush()
+                if self.drain_waiter is None or self.drain_waiter.done():
+                    self.drain_waiter = self.loop.create_future()
+                await asyncio.shield(self.drain_waiter)
+            else:
+                self.flush_soon()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError as e:
+            self._fatal(e)
+            return
+        pending: list[_Stream] | None = None
+        for ev in events:
+            t = type(ev)
+            if t is h2.events.RequestReceived:
+                s = self._new_stream(ev)
+                if s is not None:
+                    if pending is None:
+                        pending = []
+                    pending.append(s)
+            elif t is h2.events.DataReceived:
+                s = self.streams.get(ev.stream_id)
+                if s is not None:
+                    s.feed(ev.data, ev.flow_controlled_length)
+                elif ev.flow_controlled_length:
+                    self.ack(ev.stream_id, ev.flow_controlled_length)
+                if not ev.data and not ev.stream_ended and self._control():
+                    return
+            elif t is h2.events.StreamEnded:
+                s = self.streams.get(ev.stream_id)
+                if s is not None:
+                    s.end()
+            elif t is h2.events.StreamReset:
+                s = self.streams.pop(ev.stream_id, None)
+                if s is not None:
+                    s.on_reset()
+                    if s.task is not None:
+                        s.task.cancel()
+                if self._count_reset():
+                    return
+            elif t is h2.events.WindowUpdated:
+                if ev.stream_id == 0:
+                    for s in self.streams.values():
+                        s.wake_window()
+                else:
+                    s = self.streams.get(ev.stream_id)
+                    if s is not None:
+                        s.wake_window()
+            elif t is h2.events.RemoteSettingsChanged:
+                if self._control():
+                    return
+                if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in ev.changed_settings:
+                    for s in self.streams.values():
+                        s.wake_window()
+            elif t is h2.events.PingReceived or t is h2.events.PriorityUpdated:
+                if self._control():
+                    return
+            elif t is h2.events.ConnectionTerminated:
+                self.flush()
+                self.close()
+                return
+            elif t is h2.events.TrailersReceived:
+                pass
+        if pending:
+            for s in pending:
+                if s.sid in self.streams and not s.reset:
+                    self._start(s)
+        self.flush()
+
+    def _control(self) -> bool:
+        now = self.loop.time()
+        if now - self.control_window_start > 1.0:
+            self.control_window_start = now
+            self.control = 0
+        self.control += 1
+        if self.control > CONTROL_FRAME_LIMIT:
+            self._calm("control frame flood")
+            return True
+        return False
+
+    def _count_reset(self) -> bool:
+        now = self.loop.time()
+        if now - self.reset_window_start > RESET_WINDOW:
+            self.reset_window_start = now
+            self.resets = 0
+        self.resets += 1
+        if self.resets > 2 * self.max_streams:
+            self._calm("rapid reset")
+            return True
+        return False
+
+    def _calm(self, why: str) -> None:
+        log.warning("h2 client %s: %s; sending GOAWAY", self.client, why)
+        for s in list(self.streams.values()):
+            s.on_reset()
+            if s.task is not None:
+                s.task.cancel()
+        self.streams.clear()
+        try:
+            self.conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+        except h2.exceptions.ProtocolError:
+            pass
+        self.flush()
+        self.close()
+
+    def _fatal(self, e: Exception) -> None:
+        log.debug("h2 protocol error from %s: %s", self.client, e)
+        code = getattr(e, "error_code", None) or h2.errors.ErrorCodes.PROTOCOL_ERROR
+        try:
+            self.conn.close_connection(error_code=code)
+        except Exception:
+            pass
+        try:
+            self.flush()
+        except Exception:
+            pass
+        self.close()
+
+    # ------------------------------------------------------------------ streams
+    def _new_stream(self, ev) -> _Stream | None:
+        sid = ev.stream_id
+        if self.draining:
+            self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
+            return None
+        method = authority = path = scheme = protocol = None
+        headers = []
+        for k, v in ev.headers:
+            if k[0] == 58:  # b":"
+                if k == b":method":
+                    method = v
+                elif k == b":path":
+                    path = v
+                elif k == b":authority":
+                    authority = v
+                elif k == b":scheme":
+                    scheme = v
+                elif k == b":protocol":
+                    protocol = v
+            else:
+                headers.append((k, v))
+        if authority is not None:
+            headers.insert(0, (b"host", authority))
+        self.last_stream_id = sid
+        self.req_serial += 1
+        if method == b"CONNECT":
+            if protocol is not None and protocol.lower() == b"websocket" and path:
+                return self._new_ws_stream(sid, path, headers, ev)
+            self.conn.send_headers(sid, [(b":status", b"405"), (b"content-length", b"0")], end_stream=True)
+            return None
+        if not path or not method:
+            self.conn.reset_stream(sid, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+            return None
+        scope = self._http_scope(method.decode("latin-1"), path, headers,
+                                 (scheme or (b"https" if self.tls else b"http")).decode("latin-1"))
+        s = _Stream(sid, self, scope)
+        scope["extensions"]["skitai"]["early_hints"] = s.early_hints
+        self.streams[sid] = s
+        if ev.stream_ended is not None:
+            s.ended = True
+        return s
+
+    def _http_scope(self, method: str, target: bytes, headers: list, scheme: str) -> dict:
+        path, raw_path, qs = split_target(target)
+        gtxnid, ltxnid = txn_ids(self.ctx, headers, self.conn_serial, self.req_serial)
+        ext = skitai_extensions(self.ctx, early_hints=True, http=True, tls=self.tls)
+        ext["http.response.trailers"] = {}
+        return {
+            "type": "http",
+            "asgi": ASGI_VERSION,
+            "http_version": "2",
+            "method": method,
+            "scheme": scheme,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": qs,
+            "root_path": "",
+            "headers": headers,
+            "client": self.client,
+            "server": self.server,
+            "extensions": ext,
+            "gtxnid": gtxnid,
+            "ltxnid": ltxnid,
+        }
+
+    def _new_ws_stream(self, sid: int, path: bytes, headers: list, ev) -> _Stream | None:
+        from .ws import WebSocketSession, build_scope
+        scope = build_scope(self.ctx, path_bytes=path, headers=headers, client=self.client,
+                            server=self.server, scheme="wss" if self.tls else "ws", http_version="2",
+                            conn_serial=self.conn_serial, req_serial=self.req_serial)
+        s = _Stream(sid, self, scope)
+        carrier = _H2WebSocketCarrier(s)
+        s.ws = WebSocketSession(self.ctx, scope, carrier)
+        self.streams[sid] = s
+        return s
+
+    def _start(self, s: _Stream) -> None:
+        self.busy = True
+        if s.ws is not None:
+            s.task = s.ws.start()
+            s.task.add_done_callback(lambda _t, s=s: self._stream_done(s))
+        else:
+            s.task = self.loop.create_task(self._run(s))
+
+    async def _run(self, s: _Stream) -> None:
+        try:
+            await self.app(s.scope, s.receive, s.send)
+        except (asyncio.CancelledError, StreamReset):
+            pass
+        except Exception:
+            log.exception("app failed on %s %s", s.scope.get("method"), s.scope.get("path"))
+            if not s.reset and not self.lost:
+                if not s.headers_sent:
+                    s.status = 500
+                    s.resp_headers = [(b"content-type", b"text/plain"),
+                                      (b"content-length", b"%d" % len(_INTERNAL_ERROR_BODY))]
+                    s.want_trailers = False
+                    s._send_headers(end_stream=False)
+                    try:
+                        await self.send_data(s, _INTERNAL_ERROR_BODY, True)
+                    except StreamReset:
+                        pass
+                    s.complete = True
+                elif not s.complete:
+                    self._reset(s, h2.errors.ErrorCodes.INTERNAL_ERROR)
+        else:
+            if not s.reset and not self.lost and not s.complete:
+                if not s.headers_sent:
+                    if not s.started:
+                        log.error("app returned without a response: %s", s.scope.get("path"))
+                        s.status = 500
+                        s.resp_headers = [(b"content-length", b"0")]
+                    s._send_headers(end_stream=True)
+                    s.complete = True
+                else:
+                    try:
+                        await self.send_data(s, b"", True)
+                    except StreamReset:
+                        pass
+                    s.complete = True
+        finally:
+            self._stream_done(s)
+
+    def _reset(self, s: _Stream, code) -> None:
+        s.reset = True
+        try:
+            self.conn.reset_stream(s.sid, code)
+        except h2.exceptions.ProtocolError:
+            pass
+        self.flush_soon()
+
+    def _stream_done(self, s: _Stream) -> None:
+        if self.streams.get(s.sid) is s:
+            del self.streams[s.sid]
+            if not s.complete and not s.reset and not self.lost:
+                self._reset(s, h2.errors.ErrorCodes.CANCEL)
+        # give back window the app never read
+        if s.body and not self.lost:
+            n = sum(f for _, f in s.body)
+            s.body.clear()
+            if n:
+                self.ack(s.sid, n)
+        if s.ws is None:
+            report(self.ctx, s.scope, started=s.t_start, responded=s.t_resp, status=s.status or 0,
+                   request_bytes=s.rx, response_bytes=s.tx, protocol="h2", version="2")
+            served = getattr(self.ctx, "requests_served", None)
+            if served is not None:
+                self.ctx.requests_served = served + 1
+        if not self.streams:
+            self.busy = False
+            if self.draining:
+                self._finish_drain()
+
+    # ------------------------------------------------------------------ shutdown
+    def begin_shutdown(self) -> None:
+        """Graceful: GOAWAY now (new streams refused), close when open streams finish.
+
+        The first GOAWAY is written as a raw frame because the h2 state machine
+        would refuse to send anything after its own close_connection().
+        """
+        if self.draining or self.lost:
+            return
+        self.draining = True
+        self.flush()
+        frame = GoAwayFrame(0)
+        frame.last_stream_id = self.conn.highest_inbound_stream_id
+        frame.error_code = 0
+        self.transport.write(frame.serialize())
+        for s in list(self.streams.values()):
+            if s.ws is not None:
+                s.ws.going_away(1001, "server shutdown")
+        if not self.streams:
+            self._finish_drain()
+
+    def _finish_drain(self) -> None:
+        if self.goaway_sent or self.lost:
+            return
+        self.goaway_sent = True
+        try:
+            self.conn.close_connection(last_stream_id=self.conn.highest_inbound_stream_id)
+        except h2.exceptions.ProtocolError:
+            pass
+        self.flush()
+        self.close()
+
+    def on_timeout(self) -> None:  # deadline sweep of the worker context (unused)
+        pass
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def eof_received(self):
+        return False
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        for s in list(self.streams.values()):
+            s.on_reset()
+            if s.task is not None and s.ws is None and not s.started:
+                s.task.cancel()
+        w = self.drain_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+        unregister = getattr(self.ctx, "unregister", None)
+        if callable(unregister):
+            unregister(self)
+        else:
+            conns = getattr(self.ctx, "connections", None)
+            if conns is not None:
+                conns.discard(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # ------------------------------------------------------------------ h2c upgrade
+    def upgrade(self, transport, method: str, target: bytes, headers: list, body: bytes,
+                settings_header: bytes, rest: bytes) -> None:
+        """Serve an HTTP/1.1 ``Upgrade: h2c`` request as stream 1 (RFC 7540 3.2)."""
+        self._attach(transport)
+        transport.write(b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n")
+        try:
+            self.conn.initiate_upgrade_connection(settings_header)
+        except Exception:
+            self.conn.initiate_connection()
+        self.flush()
+        self.req_serial += 1
+        self.last_stream_id = 1
+        hdrs = [(k, v) for k, v in headers
+                if k not in (b"connection", b"upgrade", b"http2-settings", b"keep-alive",
+                             b"transfer-encoding", b"te", b"proxy-connection")]
+        scope = self._http_scope(method, target, hdrs, "https" if self.tls else "http")
+        s = _Stream(1, self, scope)
+        scope["extensions"]["skitai"]["early_hints"] = s.early_hints
+        if body:
+            s.body.append((body, 0))
+            s.body_len = len(body)
+            s.rx = len(body)
+        s.ended = True
+        self.streams[1] = s
+        self._start(s)
+        if rest:
+            self.data_received(rest)
+
+
+# ---------------------------------------------------------------------- hand-off
+def h2_handoff(handoff) -> H2Protocol:
+    """Factory for ``ServerContext.h2_factory``: prior-knowledge preface or ALPN h2.
+
+    Takes the transport over (``set_protocol``), sends our SETTINGS and feeds
+    the bytes already read (``handoff.rest``, which starts with the preface).
+    """
+    proto = H2Protocol(handoff.ctx, handoff.app)
+    t = handoff.transport
+    t.set_protocol(proto)
+    proto.connection_made(t)
+    if handoff.rest:
+        proto.data_received(handoff.rest)
+    return proto
+
+
+class _BodyCollector(asyncio.Protocol):
+    """Reads the rest of an ``Upgrade: h2c`` request body before switching."""
+
+    def __init__(self, handoff, need: int, have: bytes, finish) -> None:
+        self.buf = bytearray(have)
+        self.need = need
+        self.finish = finish
+        self.transport = handoff.transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if len(self.buf) >= self.need:
+            self.finish(bytes(self.buf))
+
+    def connection_lost(self, exc) -> None:
+        pass
+
+
+def h2c_upgrade_handoff(handoff) -> H2Protocol | None:
+    """Factory for ``ServerContext.upgrades["h2c"]``.
+
+    ``handoff.scope`` is the HTTP/1.1 request, ``handoff.rest`` what came after
+    its head (body bytes, then possibly the client's h2 preface). A request
+    body announced by Content-Length is read completely first, as RFC 7540
+    section 3.2 asks; chunked bodies are refused (400) because the upgrade
+    cannot happen before the body is complete.
+    """
+    scope = handoff.scope
+    t = handoff.transport
+    headers = scope["headers"]
+    settings_header = b""
+    length = 0
+    chunked = False
+    for k, v in headers:
+        if k == b"http2-settings":
+            settings_header = v.strip()
+        elif k == b"content-length":
+            try:
+                length = int(v)
+            except ValueError:
+                length = -1
+        elif k == b"transfer-encoding" and b"chunked" in v.lower():
+            chunked = True
+    if chunked or length < 0:
+        t.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        t.close()
+        return None
+    qs = scope.get("query_string") or b""
+    target = (scope.get("raw_path") or scope["path"].encode("utf-8")) + (b"?" + qs if qs else b"")
+    proto = H2Protocol(handoff.ctx, handoff.app)
+
+    def finish(buf: bytes) -> None:
+        body, rest = buf[:length], buf[length:]
+        t.set_protocol(proto)
+        proto.upgrade(t, scope["method"], target, headers, body, settings_header, rest)
+
+    rest = handoff.rest or b""
+    if len(rest) >= length:
+        finish(rest)
+    else:
+        t.set_protocol(_BodyCollector(handoff, length, rest, finish))
+    return proto
+
+
+def install(ctx) -> None:
+    """Register the HTTP/2 and WebSocket hand-offs in a worker's context."""
+    from .ws import websocket_handoff
+    ctx.h2_factory = h2_handoff
+    upgrades = getattr(ctx, "upgrades", None)
+    if upgrades is not None:
+        upgrades["h2c"] = h2c_upgrade_handoff
+        upgrades["websocket"] = websocket_handoff

@@ -1,0 +1,155 @@
+"""Small pieces shared by the HTTP/2 and WebSocket protocols.
+
+Kept apart from ``h1.py`` so the protocols can be tested on a socket of their
+own; where the worker's context (``skitai.server.context``) offers the same
+thing it is used instead (see ``ServeContext`` below for what is needed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+log = logging.getLogger("skitai.server")
+
+_conn_serial = itertools.count(1)
+
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+
+
+def pref(prefs: Any, name: str, default: Any) -> Any:
+    """``prefs.name`` if set (not None), else ``default``; prefs may be None or a dict."""
+    if prefs is None:
+        return default
+    if isinstance(prefs, dict):
+        v = prefs.get(name)
+    else:
+        v = getattr(prefs, name, None)
+    return default if v is None else v
+
+
+@dataclass
+class ServeContext:
+    """What a protocol needs from its worker.
+
+    The worker passes its own context object; any object with these attributes
+    works (missing ones fall back to the defaults via ``getattr``).
+    ``connections`` holds live protocol objects so the worker can drain them
+    (each has ``begin_shutdown()`` and ``closed`` — an ``asyncio.Future``).
+    """
+
+    app: Any
+    prefs: Any = None
+    worker_id: int = 0
+    observer: Any = None
+    connections: set = field(default_factory=set)
+    shutting_down: bool = False
+
+
+def next_connection_serial(ctx: Any) -> int:
+    f = getattr(ctx, "next_connection_serial", None)
+    if callable(f):
+        return f()
+    return next(_conn_serial)
+
+
+def txn_ids(ctx: Any, headers: list, conn_serial: int, req_serial: int) -> tuple[str, str]:
+    """(gtxnid, ltxnid): kept from X-Gtxnid/X-Ltxnid when sent, else a new pair."""
+    g = l_ = None
+    for k, v in headers:
+        if k == b"x-gtxnid":
+            g = v.decode("latin-1")
+        elif k == b"x-ltxnid":
+            l_ = v.decode("latin-1")
+    if g:
+        return g, l_ or "1000"
+    return f"GTID-W{getattr(ctx, 'worker_id', 0)}-C{conn_serial}-R{req_serial}", "1000"
+
+
+def split_target(target: bytes) -> tuple[str, bytes, bytes]:
+    """``(path, raw_path, query_string)`` from a request target."""
+    raw, _, qs = target.partition(b"?")
+    try:
+        path = unquote(raw.decode("latin-1"))
+    except Exception:  # pragma: no cover - unquote does not raise on latin-1 text
+        path = raw.decode("latin-1")
+    return path, raw, qs
+
+
+def skitai_extensions(ctx: Any, early_hints=None, http: bool = True, tls: bool = False) -> dict:
+    ext: dict = {
+        "skitai": {
+            "worker_id": getattr(ctx, "worker_id", 0),
+            "prefs": getattr(ctx, "prefs", None),
+            "early_hints": early_hints,
+        }
+    }
+    if http:
+        ext["http.response.zerocopysend"] = {}
+        ext["http.response.pathsend"] = {}
+        if early_hints is not None:
+            ext["http.response.early_hint"] = {}
+    if tls:
+        ext["tls"] = {"server_cert": None, "client_cert_chain": [], "tls_version": None,
+                      "cipher_suite": None}
+    return ext
+
+
+def make_record(**kw):
+    """A ``RequestRecord`` when the observability module is there, else None."""
+    try:
+        from skitai.observability.record import RequestRecord
+    except Exception:
+        return None
+    rec = RequestRecord.__new__(RequestRecord)
+    for name in getattr(RequestRecord, "__slots__", ()):
+        try:
+            setattr(rec, name, kw.get(name))
+        except Exception:
+            pass
+    return rec
+
+
+def report(ctx: Any, scope: dict, *, started: float, responded: float | None, status: int,
+           request_bytes: int, response_bytes: int, protocol: str, version: str) -> None:
+    """Fill one RequestRecord and give it to the observer (once per response)."""
+    observer = getattr(ctx, "observer", None)
+    if observer is None:
+        return
+    hdrs = {}
+    for k, v in scope.get("headers", ()):
+        if k in (b"host", b"referer", b"user-agent", b"x-forwarded-for", b"content-type",
+                 b"authorization"):
+            hdrs[k] = v.decode("latin-1")
+    user, bearer = None, False
+    auth = hdrs.get(b"authorization", "")
+    if auth[:7].lower() == "bearer ":
+        bearer = True
+    elif auth[:6].lower() == "basic ":
+        try:
+            import base64
+            user = base64.b64decode(auth[6:]).decode("utf-8", "replace").split(":", 1)[0]
+        except Exception:
+            user = None
+    client = scope.get("client") or (None, None)
+    qs = scope.get("query_string") or b""
+    uri = scope.get("raw_path", b"").decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
+    rec = make_record(
+        started=started, responded=responded or time.perf_counter(), finished=time.perf_counter(),
+        client=client[0], client_port=client[1], host=hdrs.get(b"host"), method=scope.get("method", "GET"),
+        uri=uri, version=version, request_bytes=request_bytes, status=status,
+        response_bytes=response_bytes, gtxnid=scope.get("gtxnid"), ltxnid=scope.get("ltxnid"),
+        user=user, bearer=bearer, referer=hdrs.get(b"referer"), user_agent=hdrs.get(b"user-agent"),
+        forwarded_for=hdrs.get(b"x-forwarded-for"), mount=scope.get("root_path") or None,
+        protocol=protocol, content_type=hdrs.get(b"content-type"),
+    )
+    if rec is None:
+        return
+    try:
+        observer.request_done(rec)
+    except Exception:  # the access log must never break a response
+        log.exception("observer failed")
