@@ -1,0 +1,85 @@
+"""The per-app preference object returned by ``skitai.pref()``.
+
+A seed-style script writes attributes on it and passes it to
+``skitai.mount(..., pref)``; the framework applies every attribute that was set
+onto the app (unset ones leave the app's own values alone). ``config`` works as
+a dict and with attributes. Writing an engine setting name (``pref.workers``)
+also sets that engine preference at code level, so a script can keep all its
+configuration in one place as the seeds do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+# Attributes every app preference knows; unset they read as None.
+APP_ATTRIBUTES = ("debug", "use_reloader", "max_client_body_size")
+
+
+class AttrDict(dict):
+    """A dict whose keys are also attributes: ``d["a"] = 1; d.b = 2``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class AppPref:
+    """Run-time preferences of one mounted app (``skitai.pref()``)."""
+
+    def __init__(self, engine_code: MutableMapping[str, Any] | None = None, **attrs: Any):
+        object.__setattr__(self, "_engine_code", engine_code)
+        object.__setattr__(self, "_attrs", {})
+        object.__setattr__(self, "config", AttrDict())
+        for k, v in attrs.items():
+            setattr(self, k, v)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attrs = object.__getattribute__(self, "_attrs")
+        if name in attrs:
+            return attrs[name]
+        if name in APP_ATTRIBUTES:
+            return None
+        raise AttributeError(f"preference {name!r} is not set")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "config":
+            if not isinstance(value, dict):
+                raise TypeError("pref.config must be a dict")
+            object.__setattr__(self, "config", AttrDict(value))
+            return
+        self._attrs[name] = value
+        if self._engine_code is not None:
+            from .settings import BY_NAME
+
+            if name in BY_NAME:
+                self._engine_code[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        self._attrs.pop(name, None)
+
+    def is_set(self, name: str) -> bool:
+        return name in self._attrs
+
+    def as_dict(self) -> dict[str, Any]:
+        """Attributes that were set (``config`` not included)."""
+        return dict(self._attrs)
+
+    def __repr__(self) -> str:
+        return f"AppPref({self._attrs!r}, config={dict(self.config)!r})"
