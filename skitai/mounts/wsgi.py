@@ -337,7 +337,10 @@ class _Response:
     def _call(self, message: dict) -> None:
         if self.loop is None:
             raise RuntimeError("streaming from the loop thread")
-        asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
+        except OSError as exc:  # ASGI: send() to a gone client raises an OSError
+            raise ClientDisconnected(str(exc)) from exc
 
     def flush(self, more: bool) -> None:
         """Send (from the thread) the start if not sent yet and what is buffered."""
@@ -538,8 +541,8 @@ class WSGIAdapter:
                 await self._finish(("small", resp.status, _finish_headers(resp, len(data)), data), scope, send)
             else:
                 await send({"type": "http.response.body", "body": b"".join(resp.chunks)})
-        except (ClientDisconnected, ConnectionError):
-            return
+        except OSError:
+            return  # the client went away (ASGI send raises an OSError)
         except Exception as exc:
             await self._finish(self._failed(resp, exc), scope, send)
         finally:

@@ -13,7 +13,8 @@ class Result:
         self.status = start["status"] if start else None
         self.header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in (start or {}).get("headers", [])]
         self.headers = {k.lower(): v for k, v in self.header_list}
-        self.body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        self.body = b"".join(m.get("body", b"") for m in messages
+                         if m["type"] in ("http.response.body", "http.response.zerocopysend"))
         self.files = [m for m in messages if m["type"] in ("http.response.zerocopysend", "http.response.pathsend")]
 
     def __repr__(self) -> str:

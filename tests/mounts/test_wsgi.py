@@ -1,0 +1,241 @@
+"""PEP 3333 adapter: input streaming, write(), close(), exc_info, file_wrapper, errors, threads=0, Flask."""
+
+import asyncio
+import hashlib
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from skitai.mounts import MountTable, WSGIAdapter, queue_depth
+from tests.apps import mounts_wsgi
+from tests.apps.mounts_flask import app as flask_app
+
+from .asgi import acall, call, make_scope
+
+ZC = {"http.response.zerocopysend": {}}
+
+
+def mounted(app, point="/", threads=None, **kw):
+    class P:
+        pass
+    t = MountTable()
+    t.add(point, app, **kw)
+    if threads is not None:
+        p = P()
+        p.threads = threads
+        p.max_body_size = 0
+        t.load(p)
+    else:
+        t.load()
+    return t
+
+
+@pytest.fixture(params=[4, 0], ids=["threads4", "threads0"])
+def threads(request):
+    return request.param
+
+
+def test_input_streamed_in_chunks(threads):
+    data = os.urandom(300_000)
+    chunks = [data[i:i + 7000] for i in range(0, len(data), 7000)]
+    t = mounted(mounts_wsgi.read_input, threads=threads)
+    for mode in ("", "all"):
+        r = call(t, "POST", "/?" + mode, headers=[("Transfer-Encoding", "chunked")], body=chunks)
+        info = json.loads(r.body)
+        assert info["size"] == len(data) and info["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_input_readline_iteration(threads):
+    data = b"".join(b"line %d\n" % i for i in range(1000))
+    chunks = [data[i:i + 333] for i in range(0, len(data), 333)]
+    t = mounted(mounts_wsgi.read_input, threads=threads)
+    r = call(t, "POST", "/?lines", headers=[("Content-Length", str(len(data)))], body=chunks)
+    assert json.loads(r.body)["lines"] == 1000
+
+
+def test_body_is_read_from_the_thread_only_when_the_app_reads():
+    """A POST the app ignores must not block; the adapter pre-reads only the first chunk."""
+    t = mounted(mounts_wsgi.writer, threads=4)
+    r = call(t, "POST", "/", headers=[("Content-Length", "100000")], body=[b"x" * 100, b"y" * 99900])
+    assert r.status == 200 and r.body == b"one,two,three"
+
+
+def test_write_callable(threads):
+    t = mounted(mounts_wsgi.writer, threads=threads)
+    r = call(t, target="/")
+    assert r.body == b"one,two,three" and r.headers["content-length"] == "13"
+    # small responses go out in one start + one body message
+    assert [m["type"] for m in r.messages] == ["http.response.start", "http.response.body"]
+
+
+def test_big_write_streams(threads):
+    t = mounted(mounts_wsgi.big_writer, threads=threads)
+    r = call(t, target="/")
+    assert len(r.body) == 500_000 and r.body[:10] == b"A" * 10 and r.body[-1:] == bytes([65 + 49 % 26])
+    if threads:
+        assert len(r.messages) > 2 and "content-length" not in r.headers
+    else:  # on the loop, write() can only buffer (documented)
+        assert r.headers["content-length"] == "500000"
+
+
+def test_streaming_iterator_with_backpressure():
+    """Each chunk sent from the thread waits until the (slow) send finished."""
+    t = mounted(mounts_wsgi.streaming, threads=4)
+    r = asyncio.run(acall(t, make_scope("GET", "/?40"), send_delay=0.001))
+    assert len(r.body) == 40 * 8192
+    assert r.body[:8192] == b"0" * 8192 and r.body[-8192:] == b"9" * 8192
+
+
+def test_close_called(threads):
+    mounts_wsgi.CLOSED.clear()
+    t = mounted(mounts_wsgi.closing_app, threads=threads)
+    call(t, target="/?2")
+    call(t, target="/?200")   # streamed path
+    assert len(mounts_wsgi.CLOSED) == 2
+
+
+def test_close_called_when_iteration_fails(threads):
+    mounts_wsgi.CLOSED.clear()
+    t = mounted(mounts_wsgi.closing_failing, threads=threads)
+    r = call(t, target="/")
+    assert r.status == 500 and len(mounts_wsgi.CLOSED) == 1
+
+
+def test_close_called_when_client_disconnects():
+    mounts_wsgi.CLOSED.clear()
+    t = mounted(mounts_wsgi.closing_app, threads=4)
+
+    async def go():
+        sent = []
+
+        async def receive():
+            await asyncio.sleep(10)
+
+        async def send(m):
+            sent.append(m)
+            if m["type"] == "http.response.body":
+                raise OSError("client went away")
+        try:
+            await t(make_scope("GET", "/?500"), receive, send)
+        except OSError:
+            pass
+    asyncio.run(go())
+    assert len(mounts_wsgi.CLOSED) == 1
+
+
+def test_exc_info_before_headers_sent_replaces_status(threads):
+    t = mounted(mounts_wsgi.exc_info_app, threads=threads)
+    r = call(t, target="/")
+    assert r.status == 500 and r.headers["x-error"] == "1" and r.body == b"handled"
+
+
+def test_exc_info_after_headers_sent_reraises():
+    mounts_wsgi.CLOSED.clear()
+    t = mounted(mounts_wsgi.exc_info_after_sent, threads=4)
+    with pytest.raises(RuntimeError, match="after the response started"):
+        call(t, target="/")
+    assert mounts_wsgi.CLOSED == ["reraised"]
+
+
+def test_start_response_twice_without_exc_info_is_an_error(threads):
+    r = call(mounted(mounts_wsgi.second_start_response, threads=threads), target="/")
+    assert r.status == 500 and r.body == b"Internal Server Error\n"
+
+
+def test_app_exception_is_500_without_traceback(threads):
+    r = call(mounted(mounts_wsgi.raising, threads=threads), target="/")
+    assert r.status == 500 and b"exploded" not in r.body
+
+
+def test_bad_status_type(threads):
+    r = call(mounted(mounts_wsgi.bad_status, threads=threads), target="/")
+    assert r.status == 500
+
+
+def test_file_wrapper_uses_zerocopysend(tmp_path):
+    f = tmp_path / "big.bin"
+    data = os.urandom(200_000)
+    f.write_bytes(data)
+    t = mounted(mounts_wsgi.file_app, threads=4)
+    r = call(t, target="/?" + str(f), headers=[("X-Offset", "1000")], extensions=ZC)
+    assert [m["type"] for m in r.files] == ["http.response.zerocopysend"]
+    assert r.files[0]["offset"] == 1000 and r.files[0]["count"] == 199_000
+    assert r.body == data[1000:] and r.headers["content-length"] == "199000"
+    # Content-Length caps what is sent
+    r = call(t, target="/?" + str(f), headers=[("X-Length", "500")], extensions=ZC)
+    assert r.files[0]["count"] == 500 and r.body == data[:500]
+
+
+def test_file_wrapper_without_extension_iterates(tmp_path):
+    f = tmp_path / "big.bin"
+    data = os.urandom(100_000)
+    f.write_bytes(data)
+    r = call(mounted(mounts_wsgi.file_app, threads=4), target="/?" + str(f))
+    assert not r.files and r.body == data
+
+
+def test_head_sends_no_body():
+    r = call(mounted(mounts_wsgi.writer, threads=4), "HEAD", "/")
+    assert r.body == b"" and r.headers["content-length"] == "13"
+
+
+def test_threads_zero_runs_on_the_loop():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append((threading.current_thread() is threading.main_thread(), environ["wsgi.multithread"]))
+        start_response("200 OK", [])
+        return [b"ok"]
+    call(mounted(app, threads=0), target="/")
+    call(mounted(app, threads=2), target="/")
+    assert seen == [(True, False), (False, True)]
+
+
+def test_bounded_pool_queues_requests():
+    """threads=2: four slow requests run two at a time; queue_depth() shows the waiting ones."""
+    running, peak, depths = [0], [0], []
+    lock = threading.Lock()
+
+    def slow(environ, start_response):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        start_response("200 OK", [])
+        return [b"done"]
+    t = mounted(slow, threads=2)
+
+    async def go():
+        tasks = [asyncio.create_task(acall(t, make_scope("GET", "/"))) for _ in range(4)]
+        await asyncio.sleep(0.1)
+        depths.append(queue_depth())
+        depths.append(t.queue_depth())
+        return await asyncio.gather(*tasks)
+    results = asyncio.run(go())
+    assert [r.body for r in results] == [b"done"] * 4
+    assert peak[0] == 2 and depths == [2, 2]
+    assert queue_depth() == 0
+
+
+def test_flask_under_a_mount_point():
+    t = mounted(flask_app, point="/flaskapp")
+    r = call(t, target="/flaskapp/hello?name=skitai")
+    assert r.status == 200 and r.body == b"Hello, skitai"
+    r = call(t, target="/flaskapp/links", host="example.com:8080")
+    assert r.body == b"/flaskapp/hello http://example.com:8080/flaskapp/hello"
+    r = call(t, "POST", "/flaskapp/echo", headers=[("Content-Length", "5")], body=b"hello")
+    assert r.body == b"hello"
+    r = call(t, target="/flaskapp/p/a%2Fb%20c")
+    assert r.body == b"a/b c"
+    assert call(t, target="/flaskapp/missing").status == 404
+
+
+def test_adapter_ignores_lifespan():
+    async def go():
+        await WSGIAdapter(mounts_wsgi.writer)({"type": "lifespan"}, None, None)
+    asyncio.run(go())
