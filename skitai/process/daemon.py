@@ -244,8 +244,9 @@ def _read_all(fd: int, wait: float) -> str:
 
 
 def _workdir() -> str:
+    """The run script's directory (seed §2.6); the current one for ``skitai serve``."""
     script = sys.argv[0] if sys.argv else ""
-    if script and os.path.isfile(script):
+    if script.endswith(".py") and os.path.isfile(script):
         return os.path.dirname(os.path.abspath(script))
     return os.getcwd()
 
