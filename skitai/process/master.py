@@ -178,7 +178,11 @@ class Master:
     # ----------------------------------------------------------------- run
     def run(self) -> int:
         if self.worker_fn is None:
-            from skitai.server import worker as server_worker
+            try:
+                from skitai.server import worker as server_worker
+            except ImportError as e:
+                self.log(f"cannot start: the HTTP engine is not importable: {e}", "error")
+                return 1
             self.worker_fn = server_worker.run
         if self.sockets is None:
             from .sockets import bind

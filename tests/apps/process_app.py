@@ -1,0 +1,34 @@
+"""A plain ASGI app for the process-supervision tests (tests/process/).
+
+Routes: ``/`` -> this worker's pid, ``/slow`` -> the pid after 0.3 s,
+``/busy`` -> spins the CPU forever (blocks the worker's loop: only the
+critical point can end it), ``/version`` -> ``VERSION`` (the SIGHUP test
+serves a copy of this file and edits it).
+"""
+
+import asyncio
+import os
+
+VERSION = "1"
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope["path"]
+    if path == "/slow":
+        await asyncio.sleep(0.3)
+    elif path == "/busy":
+        while True:
+            pass
+    body = (VERSION if path == "/version" else str(os.getpid())).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
