@@ -118,8 +118,8 @@ def _config_items(config: Any) -> dict:
 
 def apply_pref(app: Any, pref: Any) -> None:
     """"pref will override app.config": attributes -> app attributes, pref.config -> app.config."""
-    if pref is None:
-        return
+    if pref is None or isinstance(app, (types.FunctionType, types.MethodType)):
+        return  # a plain function has no settings to override
     for key, value in pref_items(pref):
         if key == "config":
             continue

@@ -194,8 +194,6 @@ class MountTable:
     def _update_limits(self) -> None:
         for m in self.mounts:
             own = pref_get(m.pref, "max_client_body_size")
-            if own is None and m.app is not None:
-                own = getattr(m.target, "max_client_body_size", None) if m.kind != STATIC else None
             m.max_body = int(own) if own is not None else (self._global_limit or 0)
 
     @property
