@@ -74,11 +74,20 @@ def mount_table():
 
 
 def mount(point: str, obj: Any, app_name: str = "app", pref: Any = None,
-          host: str | None = None, path: str | None = None) -> None:
-    """Mount an app, app file, module, package or static directory at ``point``."""
+          host: str | None = None, path: str | None = None, **options: Any) -> None:
+    """Mount an app, app file, module, package or static directory at ``point``.
+
+    ``options``: ``max_age`` (static dirs), ``interface`` ("wsgi"/"asgi"), ``name``
+    (see skitai.mounts.table.MountTable.add).
+    """
     if path is not None and not os.path.isabs(path):
         path = os.path.join(getswd(), path)
-    mount_table().add(point, obj, app_name=app_name, pref=pref, host=host, path=path)
+    mount_table().add(point, obj, app_name=app_name, pref=pref, host=host, path=path, **options)
+
+
+def set_max_age(path: str, max_age: int) -> None:
+    """Cache-Control max-age for static files under the URL ``path`` (longest prefix wins)."""
+    mount_table().set_max_age(path, max_age)
 
 
 def pref(*args: Any, **attrs: Any):

@@ -77,9 +77,15 @@ def detect_interface(app: Any) -> str:
 # ---------------------------------------------------------------- prefs
 
 def pref_items(pref: Any) -> list[tuple[str, Any]]:
-    """The attributes set on a pref object (duck-typed: ``items()`` or ``vars()``)."""
+    """The attributes set on a pref object (duck-typed: ``as_dict()``, ``items()`` or ``vars()``)."""
     if pref is None:
         return []
+    as_dict = getattr(pref, "as_dict", None)  # skitai.pref(): only what was set
+    if callable(as_dict):
+        try:
+            return [(k, v) for k, v in as_dict().items() if isinstance(k, str) and not k.startswith("_")]
+        except (TypeError, AttributeError):
+            pass
     items = getattr(pref, "items", None)
     if callable(items):
         try:

@@ -224,3 +224,21 @@ def test_static_and_app_share_a_mount_point():
     assert call(t, target="/").body == b"<h1>static index</h1>\n"   # index.html exists
     assert call(t, target="/hello").body == b"one,two,three"        # no such file: the app
     assert call(t, "POST", "/site.css").body == b"one,two,three"    # not GET/HEAD: the app
+
+
+def test_real_skitai_pref_object():
+    import skitai
+    p = skitai.pref()
+    p.debug = True
+    p.max_client_body_size = 5
+    p.config["prefA"] = 1
+    p.config.prefB = 2
+    mounts_pkg.MOUNTED.clear()
+    t = MountTable()
+    t.add("/m", mounts_pkg, "app", p)
+    t.load()
+    r = call(t, target="/m/")
+    assert r.body == b"pkg debug=True config=[('base', 1), ('prefA', 1), ('prefB', 2)]"
+    assert t.mounts[0].max_body == 5
+    r = call(t, "POST", "/m/", headers=[("Content-Length", "6")], body=b"x" * 6)
+    assert r.status == 413
