@@ -1,0 +1,122 @@
+"""The ``context`` (older name ``was``) handed to handlers and hooks.
+
+One small object per request; the response is created only when touched.
+Later features (sessions, auth, templates) attach through
+``Atila.context_extensions`` (name -> function(context)) or by subclassing
+and setting ``Atila.context_class`` -- no change here needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import response as _resp
+from .errors import HttpError
+from .response import Response
+
+
+class AppContext:
+    """The context of life-cycle hooks (no request yet): ``context.app``, ``context.mount_options``."""
+
+    request = None
+
+    def __init__(self, app, mount_options: dict | None = None) -> None:
+        self.app = app
+        self.mount_options = mount_options or {}
+
+    @property
+    def numthreads(self) -> int:
+        return self.app.threads
+
+    HttpError = HttpError
+    Error = HttpError
+
+    def __getattr__(self, name: str) -> Any:
+        ext = self.app.context_extensions.get(name)
+        if ext is None:
+            raise AttributeError(name)
+        return ext(self)
+
+
+class Context:
+    __slots__ = ("app", "request", "_response", "__dict__")
+
+    HttpError = HttpError
+    Error = HttpError
+
+    def __init__(self, app, request) -> None:
+        self.app = app
+        self.request = request
+        self._response: Response | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        ext = self.app.context_extensions.get(name)
+        if ext is None:
+            raise AttributeError(name)
+        return ext(self)
+
+    # -- response -------------------------------------------------------------
+    @property
+    def response(self) -> Response:
+        r = self._response
+        if r is None:
+            r = self._response = Response(request=self.request)
+        return r
+
+    def API(self, *args: Any, **kwargs: Any) -> Response:
+        return _resp.make_api(self.response, *args, **kwargs)
+
+    def Fault(self, status: str | int = "200 OK", message: str | None = None, code: int | None = None,
+              debug: Any = None, more_info: Any = None, **kwargs: Any) -> Response:
+        """API body for 2xx, error body otherwise (older helper)."""
+        r = self.response
+        r.set_status(status)
+        if r.status < 300:
+            return _resp.make_api(r, **kwargs)
+        data = {"code": code if code is not None else r.status, "message": message or r.reason}
+        if debug is not None:
+            data["debug"] = debug
+        if more_info is not None:
+            data["more_info"] = more_info
+        data.update(kwargs)
+        r.json = data
+        return r
+
+    def redirect(self, url: str, status: str | int = "302 Found") -> Response:
+        return _resp.make_redirect(self.response, url, status)
+
+    def File(self, path: str, mimetype: str | None = None, filename: str | None = None) -> Response:
+        return _resp.make_file(self.response, self.app.resolve_path(path), mimetype, filename)
+
+    def Static(self, path: str, mimetype: str | None = None, max_age: int = 0) -> Response:
+        return _resp.make_static(self.response, self.app.resolve_path(path, static=True), mimetype, max_age)
+
+    # -- URL building -------------------------------------------------------------
+    def urlfor(self, target: Any, *args: Any, **kwargs: Any) -> str:
+        return self.app.build_url(target, *args, _root=self.request.root_path, **kwargs)
+
+    ab = urlfor
+
+    def urlpatch(self, target: Any, **kwargs: Any) -> str:
+        """URL of ``target`` keeping this request's parameters, with ``kwargs`` replacing some."""
+        merged = dict(self.request.URL)
+        merged.update(self.request.PARAMS)
+        merged.update(kwargs)
+        return self.app.build_url(target, _root=self.request.root_path, _lenient=True, **merged)
+
+    partial = urlpatch
+
+    def baseurl(self, target: Any) -> str:
+        return self.request.root_path + self.app.base_path(target)
+
+    basepath = baseurl
+
+    # -- misc --------------------------------------------------------------------
+    @property
+    def mount_options(self) -> dict:
+        routed = self.request.routed
+        return dict(routed.mount.options) if routed is not None and routed.mount else {}
+
+    @property
+    def numthreads(self) -> int:
+        return self.app.threads
