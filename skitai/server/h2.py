@@ -657,10 +657,11 @@ class H2Protocol(asyncio.Protocol):
     def _fatal(self, e: Exception) -> None:
         log.debug("h2 protocol error from %s: %s", self.client, e)
         code = getattr(e, "error_code", None) or h2.errors.ErrorCodes.PROTOCOL_ERROR
-        try:
-            self.conn.close_connection(error_code=code)
-        except Exception:
-            pass
+        if self.conn.state_machine.state is not h2.connection.ConnectionState.CLOSED:
+            try:
+                self.conn.close_connection(error_code=code)
+            except Exception:
+                pass
         try:
             self.flush()
         except Exception:
@@ -670,7 +671,8 @@ class H2Protocol(asyncio.Protocol):
     # ------------------------------------------------------------------ streams
     def _new_stream(self, ev) -> _Stream | None:
         sid = ev.stream_id
-        if self.draining:
+        if self.draining or len(self.streams) >= self.max_streams:
+            # our own check too: h2 only enforces the limit once the client acked SETTINGS
             self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
             return None
         method = authority = path = scheme = protocol = None
