@@ -41,6 +41,8 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
 _STATUS_CLASS = {i: f"{i}xx" for i in range(1, 6)}
 _LOCK_NAME = ".lock"
+# generate_latest() writes the classic text format; say so, whatever the client's default header is
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _defs: _Definitions | None = None
 _defs_lock = threading.Lock()
@@ -338,19 +340,31 @@ class WorkerMetrics:
             d.rss.labels(wid).set(self._proc.memory_info().rss)
         ctx = self._ctx
         if ctx is not None:
-            d.in_flight.set(_number(ctx, ("in_flight", "inflight", "active_requests")))
-            conns = _first(ctx, ("connections_by_protocol", "open_connections", "connections"))
-            if isinstance(conns, dict):
-                for proto, n in list(conns.items()):
-                    d.connections.labels(str(proto)).set(n if isinstance(n, int | float) else len(n))
-            elif isinstance(conns, int | float):
-                d.connections.labels("http/1.1").set(conns)
+            d.in_flight.set(_number(ctx, ("in_flight", "active_requests")))
+            counts = dict.fromkeys(_KNOWN_PROTOCOLS, 0)
+            for conn in list(getattr(ctx, "connections", ()) or ()):
+                proto = _protocol_of(conn)
+                counts[proto] = counts.get(proto, 0) + 1
+            for proto, n in counts.items():
+                d.connections.labels(proto).set(n)
             ready = bool(getattr(ctx, "ready", True)) and not bool(getattr(ctx, "draining", False))
             d.ready.labels(wid).set(1 if ready else 0)
         else:
             d.ready.labels(wid).set(1)
         d.queue_depth.set(_queue_depth(self._pool if self._pool is not None else _first(
             ctx, ("thread_pool", "executor", "pool"))))
+
+
+_KNOWN_PROTOCOLS = ("http/1.1", "h2", "ws")
+_PROTOCOL_BY_CLASS = {"H1Protocol": "http/1.1", "H2Protocol": "h2", "H1WebSocketCarrier": "ws",
+                      "WebSocketSession": "ws"}
+
+
+def _protocol_of(conn: Any) -> str:
+    name = getattr(conn, "protocol_name", None)
+    if isinstance(name, str):
+        return name
+    return _PROTOCOL_BY_CLASS.get(type(conn).__name__, "other")
 
 
 def _first(obj: Any, names: Iterable[str]) -> Any:
@@ -401,16 +415,15 @@ def current() -> WorkerMetrics | None:
 
 def render() -> tuple[bytes, str]:
     """The Prometheus text exposition of every process (all workers and the master)."""
-    from prometheus_client import CONTENT_TYPE_LATEST
     from prometheus_client.exposition import generate_latest
     from prometheus_client.registry import CollectorRegistry
 
     path = os.environ.get(ENV_DIR)
     if not path or not os.path.isdir(path):
-        return b"", CONTENT_TYPE_LATEST
+        return b"", CONTENT_TYPE
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_LockedCollector(path))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry), CONTENT_TYPE
 
 
 class _LockedCollector:
