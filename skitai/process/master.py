@@ -199,8 +199,10 @@ class Master:
         _metric("setup_master", self.prefs)
         self._install_signals()
         try:
+            now = time.monotonic()
             for i in range(self.nworkers):
-                self.spawn(i)
+                self.pending[i] = (now, "start")
+            self._start_pending(now)
             self._loop()
         finally:
             self._restore_signals()
@@ -273,8 +275,9 @@ class Master:
 
     # -------------------------------------------------------------- spawn
     def spawn(self, worker_id: int, reason: str | None = None) -> Worker:
-        r, w = os.pipe()
-        os.set_inheritable(r, False)
+        r, w = os.pipe()  # both ends close-on-exec (PEP 446)
+        # non-blocking: a process the worker forked may hold the write end after it died
+        os.set_blocking(r, False)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -331,11 +334,17 @@ class Master:
         self.critical.forget(w.pid)
         self._kill(w.pid, signal.SIGTERM)
 
-    def replace(self, w: Worker, reason: str, grace: float) -> Worker:
+    def replace(self, w: Worker, reason: str, grace: float) -> Worker | None:
         """Start the successor first, then drain ``w``: the port never goes unserved."""
-        new = self.spawn(w.worker_id, reason=reason)
+        try:
+            new = self.spawn(w.worker_id, reason=reason)
+        except OSError as e:
+            self.log(f"cannot fork worker #{w.worker_id}: {e}; retrying in 1s", "error")
+            new = None
+            self.pending[w.worker_id] = (time.monotonic() + 1.0, reason)
         self.retire(w, reason, grace)
-        _metric("worker_restarted", reason)
+        if new is not None:
+            _metric("worker_restarted", reason)
         return new
 
     def _kill(self, pid: int, sig: int) -> None:
@@ -486,9 +495,16 @@ class Master:
         for slot, (due, reason) in sorted(self.pending.items()):
             if due <= now:
                 del self.pending[slot]
-                self.log(f"restarting worker #{slot}", reason=reason)
-                self.spawn(slot, reason=reason)
-                _metric("worker_restarted", reason)
+                if reason != "start":
+                    self.log(f"restarting worker #{slot}", reason=reason)
+                try:
+                    self.spawn(slot, reason=None if reason == "start" else reason)
+                except OSError as e:  # fork failed (EAGAIN, ENOMEM): try again shortly
+                    self.log(f"cannot fork worker #{slot}: {e}; retrying in 1s", "error")
+                    self.pending[slot] = (now + 1.0, reason)
+                    continue
+                if reason != "start":
+                    _metric("worker_restarted", reason)
 
     # ------------------------------------------------------------- ready
     def _read_ready(self, w: Worker) -> None:
@@ -547,7 +563,13 @@ class Master:
                         if w.worker_id == slot and not w.retiring), None)
             if old is None:
                 continue  # a pending restart will load the new code anyway
-            new = self.spawn(slot, reason="reload")
+            try:
+                new = self.spawn(slot, reason="reload")
+            except OSError as e:
+                self.log(f"reload aborted: cannot fork: {e}", "error")
+                self.reload_queue.clear()
+                self._reloading = False
+                return
             new.reload_of = old.pid
             self.reload_current = new.pid
             return
