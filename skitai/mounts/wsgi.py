@@ -16,10 +16,9 @@ wait in its queue when all are busy (``queue_depth()``).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import itertools
 import logging
 import os
+import queue
 import sys
 import threading
 from typing import Any
@@ -41,37 +40,70 @@ class ClientDisconnected(OSError):
 # ------------------------------------------------------------------ pool
 
 class WSGIPool:
-    """A bounded thread pool with a queue-depth counter (for metrics)."""
+    """A bounded pool of ``threads`` threads fed by one queue; results go back by call_soon_threadsafe.
+
+    Cheaper than ThreadPoolExecutor + wrap_future (no concurrent Future, no
+    chained callbacks): one queue put, one loop wake-up per request.
+    """
 
     def __init__(self, threads: int):
         self.threads = threads
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=threads, thread_name_prefix="skitai-wsgi") if threads > 0 else None
-        self._submitted = itertools.count()
-        self._started = itertools.count()
-        self._n_submitted = 0
-        self._n_started = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
 
-    def submit(self, fn, *args):
-        self._n_submitted = next(self._submitted) + 1
-        return self._executor.submit(self._run, fn, args)
+    def _start(self) -> None:
+        with self._lock:
+            while len(self._workers) < self.threads:
+                t = threading.Thread(target=self._work, name=f"skitai-wsgi-{len(self._workers)}", daemon=True)
+                t.start()
+                self._workers.append(t)
 
-    def _run(self, fn, args):
-        self._n_started = next(self._started) + 1
-        return fn(*args)
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            item = get()
+            if item is None:
+                return
+            fut, loop, fn, args = item
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: B036 - handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_set_exception, fut, exc)
+            else:
+                loop.call_soon_threadsafe(_set_result, fut, result)
+
+    def run(self, loop: asyncio.AbstractEventLoop, fn, *args) -> asyncio.Future:
+        """Queue ``fn(*args)`` for a pool thread; await the returned future on ``loop``."""
+        if len(self._workers) < self.threads:
+            self._start()
+        fut = loop.create_future()
+        self._queue.put((fut, loop, fn, args))
+        return fut
 
     def queue_depth(self) -> int:
-        """Requests waiting for a free thread (submitted but not started)."""
-        if self._executor is None:
-            return 0
-        return max(0, self._n_submitted - self._n_started)
+        """Requests waiting for a free thread."""
+        return self._queue.qsize()
 
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
+        for _ in self._workers:
+            self._queue.put(None)
+
+
+def _set_result(fut: asyncio.Future, result: Any) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
 
 
 _pool: WSGIPool | None = None
+_generation = 0  # bumped in a forked child so adapters drop a pool cached before the fork
 _pool_lock = threading.Lock()
 
 
@@ -84,6 +116,17 @@ def get_pool(threads: int = 4) -> WSGIPool:
                 _pool.shutdown()
             _pool = WSGIPool(threads)
         return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    """A forked child has none of the parent's threads: start a fresh pool on first use."""
+    global _pool, _pool_lock, _generation
+    _pool = None
+    _pool_lock = threading.Lock()
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def queue_depth() -> int:
@@ -375,14 +418,16 @@ class WSGIAdapter:
         self.threads = 4 if threads is None else threads
         self.name = name or repr(app)
         self._pool: WSGIPool | None = None
+        self._generation = -1
 
     def __repr__(self) -> str:
         return f"WSGIAdapter({self.name})"
 
     @property
     def pool(self) -> WSGIPool:
-        if self._pool is None:
+        if self._generation != _generation or self._pool is None:
             self._pool = get_pool(self.threads)
+            self._generation = _generation
         return self._pool
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -401,8 +446,7 @@ class WSGIAdapter:
             await self._call_on_loop(scope, receive, send, first, more)
             return
         loop = asyncio.get_running_loop()
-        fut = self.pool.submit(self._run, scope, Input(first, more, receive, loop), send, loop)
-        result = await asyncio.wrap_future(fut)
+        result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), send, loop)
         await self._finish(result, scope, send)
 
     async def _finish(self, result: tuple, scope: dict, send: Any) -> None:

@@ -239,3 +239,19 @@ def test_adapter_ignores_lifespan():
     async def go():
         await WSGIAdapter(mounts_wsgi.writer)({"type": "lifespan"}, None, None)
     asyncio.run(go())
+
+
+def test_pool_is_rebuilt_in_a_forked_child():
+    """A table used before fork still serves in the child (the parent's threads do not survive fork)."""
+    t = mounted(mounts_wsgi.writer, threads=2)
+    assert call(t, target="/").body == b"one,two,three"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            r = asyncio.run(asyncio.wait_for(acall(t, make_scope("GET", "/")), 5))
+            code = 0 if r.body == b"one,two,three" else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
