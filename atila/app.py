@@ -398,9 +398,7 @@ class Atila:
         """Called by the Skitai loader after ``__app__()`` and pref overrides: run the mount hooks."""
         if module is not None:
             self._module = module
-        self._mount_point = point or "/"
-        if pref is not None:
-            self.apply_pref(pref, only_missing=True)
+        self._mount_point = point or "/"  # pref overrides were applied by the loader already
         if not self._mount_started:
             self._drive_sync()
 
