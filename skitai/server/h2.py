@@ -986,11 +986,13 @@ def h2c_upgrade_handoff(handoff) -> H2Protocol | None:
         t.set_protocol(proto)
         proto.upgrade(t, scope["method"], target, headers, body, settings_header, rest)
 
-    rest = handoff.rest or b""
-    if len(rest) >= length:
-        finish(rest)
+    # the HTTP/1.1 side usually read the body already (handoff.body); anything
+    # missing is read here before switching
+    buf = (getattr(handoff, "body", b"") or b"") + (handoff.rest or b"")
+    if len(buf) >= length:
+        finish(buf)
     else:
-        t.set_protocol(_BodyCollector(handoff, length, rest, finish))
+        t.set_protocol(_BodyCollector(handoff, length, buf, finish))
     return proto
 
 

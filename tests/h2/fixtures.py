@@ -14,13 +14,16 @@ def certs(tmp_path_factory):
     return make_self_signed(tmp_path_factory.mktemp("certs"))
 
 
-def start_harness(*, tls=None, prefs=()):
+def start_harness(*, tls=None, prefs=(), app="tests.h2.apps:app"):
+    """The real engine (master + one worker) serving the protocol test app."""
     port = free_port()
-    args = ["-m", "tests.h2.harness", str(port)]
+    args = ["-m", "skitai", "serve", app, "--port", str(port), "--workers", "1",
+            "--shutdown-timeout", "10"]
     if tls:
-        args += ["--cert", tls[0], "--key", tls[1]]
+        args += ["--ssl-certfile", tls[0], "--ssl-keyfile", tls[1]]
     for p in prefs:
-        args += ["--pref", p]
+        name, _, value = p.partition("=")
+        args += ["--" + name.replace("_", "-"), value]
     return ServerProcess(args, port)
 
 
