@@ -46,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--output", help="report path (default bench/RESULTS.md; with --only/--servers "
                                      "bench/.work/RESULTS-partial.md)")
     ap.add_argument("--json", help="raw results path (default bench/.work/results.json)")
+    ap.add_argument("--work", help="working directory: venvs, static files, logs (default bench/.work)")
     ap.add_argument("--no-setup", action="store_true", help="never create the venvs; missing ones are "
                                                            "reported as not available")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers / load generator with taskset")
@@ -126,13 +127,13 @@ def main(argv=None) -> int:
     if args.warmup is not None:
         settings.warmup = args.warmup
     partial_selection = bool(args.only or args.servers)
+    work = Path(args.work).resolve() if args.work else envs.WORK
     output = Path(args.output) if args.output else (
-        BENCH / ".work" / "RESULTS-partial.md" if partial_selection else BENCH / "RESULTS.md")
-    json_path = Path(args.json) if args.json else BENCH / ".work" / "results.json"
+        work / "RESULTS-partial.md" if partial_selection else BENCH / "RESULTS.md")
+    json_path = Path(args.json) if args.json else work / "results.json"
     scenarios = select(args)
     only_rows = {r.strip() for r in args.servers.split(",") if r.strip()} or None
 
-    work = envs.WORK
     work.mkdir(parents=True, exist_ok=True)
     make_static_files(work / "static")
     machine = machine_info()
@@ -145,9 +146,9 @@ def main(argv=None) -> int:
     else:
         pinning = "none (fewer than 2 CPUs or --no-pin)."
 
-    peers_python, peers_reason = envs.ensure_venv("venv-peers", BENCH / "requirements-peers.txt",
+    peers_python, peers_reason = envs.ensure_venv(work, "venv-peers", BENCH / "requirements-peers.txt",
                                                   create=not args.no_setup)
-    orig_python, orig_reason = envs.ensure_venv("venv-orig", BENCH / "requirements-orig.txt",
+    orig_python, orig_reason = envs.ensure_venv(work, "venv-orig", BENCH / "requirements-orig.txt",
                                                 create=not args.no_setup)
     ctx = Ctx(work=work, static_dir=work / "static", project_python=sys.executable,
               peers_python=peers_python, peers_reason=peers_reason, orig_python=orig_python,

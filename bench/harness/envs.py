@@ -24,18 +24,19 @@ def base_python() -> str:
     return shutil.which("python3.11") or shutil.which("python3") or sys.executable
 
 
-def ensure_venv(name: str, requirements: Path, create: bool, log=print) -> tuple[str | None, str]:
+def ensure_venv(work: Path, name: str, requirements: Path, create: bool,
+                log=print) -> tuple[str | None, str]:
     """Returns (python path, "") when usable, else (None, reason)."""
-    venv = WORK / name
+    venv = work / name
     python = venv / "bin" / "python"
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
     stamp = venv / ".bench-requirements"
     if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return str(python), ""
     if not create:
-        return None, f"{venv.relative_to(BENCH.parent)} missing (run without --no-setup to create it)"
-    WORK.mkdir(parents=True, exist_ok=True)
-    log(f"setup: creating {venv.relative_to(BENCH.parent)} from {requirements.name} (one time)")
+        return None, f"{venv} missing (run without --no-setup to create it)"
+    work.mkdir(parents=True, exist_ok=True)
+    log(f"setup: creating {venv} from {requirements.name} (one time)", flush=True)
     try:
         if not python.exists():
             subprocess.run([base_python(), "-m", "venv", str(venv)], check=True,

@@ -123,18 +123,21 @@ def build(server: str, app: str, port: int, workers: int, ctx: Ctx, variant: str
 
 
 def _skitai(app: str, port: int, workers: int, ctx: Ctx) -> Launch:
-    """The project's engine through its CLI (``skitai serve APP --workers N --port P``)."""
+    """The project's engine through its CLI (``skitai serve APP --workers N --port P``).
+
+    Everything else stays at Skitai's defaults except the access log, which is
+    off (``--log-off /``) as for every other server.
+    """
     if not (ROOT / "skitai" / "cli.py").exists():
         raise NotAvailable("`skitai serve` CLI (skitai/cli.py) is not in this tree yet")
     module, ready = APP_MODULES[app]
     env = _app_env(app, ctx)
     env["PYTHONPATH"] = f"{APPS}:{ROOT}"
-    if app == "static":
-        raise NotAvailable("static mounts through the CLI are not wired into the bench yet")
     if app.startswith("atila") and not (ROOT / "atila" / "app.py").exists():
         raise NotAvailable("the project's Atila is not in this tree yet")
-    argv = [ctx.project_python, "-m", "skitai", "serve", module, "--port", str(port),
-            "--workers", str(workers)]
+    what = ["--mounts", f"/static={ctx.static_dir}"] if app == "static" else [module]
+    argv = [ctx.project_python, "-m", "skitai", "serve", *what, "--port", str(port),
+            "--workers", str(workers), "--log-off", "/"]
     return Launch(argv, env, str(APPS), ready)
 
 
