@@ -1,0 +1,967 @@
+"""HTTP/1.0 and HTTP/1.1 on asyncio with the httptools (llhttp) parser.
+
+One ``H1Protocol`` per connection. Requests are parsed by httptools
+callbacks straight into an ASGI scope and run one at a time per connection
+(pipelined requests queue up, so responses go out in request order). Each
+request is a ``Cycle`` that carries the ASGI ``receive``/``send`` pair.
+
+Why it is shaped like this:
+
+- hot path: header names are lowercased once and checked against one dict;
+  the response head is built in one ``b"".join`` and written together with the
+  first body chunk; the ``Date``/``Server`` bytes come precomputed from the
+  worker context (refreshed once a second).
+- timeouts cost nothing per request: a connection only stores a deadline and
+  the context sweeps all connections once a second (``ServerContext.tick``).
+- limits answer early and close: 431 (header block), 413 (Content-Length or a
+  chunked body past the ceiling, without reading it), 400 (anything llhttp
+  rejects, including Content-Length with Transfer-Encoding and duplicate
+  Content-Length: no request smuggling), 501 (a transfer coding we do not
+  implement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import os
+from collections import deque
+from http import HTTPStatus
+from time import perf_counter
+from urllib.parse import unquote_to_bytes
+
+import httptools
+
+from skitai.observability.record import RequestRecord
+
+from .context import Handoff, ServerContext
+
+log = logging.getLogger("skitai.server")
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+ASGI_INFO = {"version": "3.0", "spec_version": "2.4"}
+DISCONNECT = {"type": "http.disconnect"}
+CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+BODY_HIGH_WATER = 256 * 1024     # buffered request body before we stop reading
+PIPELINE_MAX = 16                # queued pipelined requests before we stop reading
+SENDFILE_CHUNK = 1 << 20
+READ_CHUNK = 256 * 1024
+
+STATUS_LINES = {
+    s.value: b"HTTP/1.1 %d %s\r\n" % (s.value, s.phrase.encode("ascii")) for s in HTTPStatus
+}
+NO_BODY_STATUS = frozenset([204, 304] + list(range(100, 200)))
+
+# request headers the server itself looks at -> slot in Cycle.hv
+H_HOST, H_CL, H_TE, H_EXPECT, H_UPGRADE, H_GTXN, H_LTXN, H_AUTH, H_REFERER, H_UA, H_XFF, H_H2S = range(12)
+_WATCH = {
+    b"host": H_HOST, b"content-length": H_CL, b"transfer-encoding": H_TE,
+    b"expect": H_EXPECT, b"upgrade": H_UPGRADE, b"x-gtxnid": H_GTXN,
+    b"x-ltxnid": H_LTXN, b"authorization": H_AUTH, b"referer": H_REFERER,
+    b"user-agent": H_UA, b"x-forwarded-for": H_XFF, b"http2-settings": H_H2S,
+}
+_NO_HV = [None] * 12
+
+# response headers the server looks at
+R_CL, R_TE, R_CONN, R_CTYPE, R_DATE, R_SERVER = range(6)
+_RWATCH = {
+    b"content-length": R_CL, b"transfer-encoding": R_TE, b"connection": R_CONN,
+    b"content-type": R_CTYPE, b"date": R_DATE, b"server": R_SERVER,
+}
+_ID_OK = frozenset(b"!#$%&'*+-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
+
+
+class ClientDisconnected(OSError):
+    """Raised by ``send`` when the client has gone (ASGI spec 2.4)."""
+
+
+class _Reject(Exception):
+    """Raised inside a parser callback to answer with an error status and close."""
+
+    def __init__(self, status: int, detail: str = "") -> None:
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+
+
+def status_line(status: int) -> bytes:
+    line = STATUS_LINES.get(status)
+    if line is None:
+        if not isinstance(status, int) or not 100 <= status <= 999:
+            raise RuntimeError(f"invalid status {status!r}")
+        line = b"HTTP/1.1 %d \r\n" % status
+    return line
+
+
+def error_response(status: int, body: bytes, date_headers: bytes) -> bytes:
+    return b"".join((
+        status_line(status), date_headers,
+        b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+        % len(body), body,
+    ))
+
+
+def _txn_id(value: bytes | None) -> str | None:
+    if value and len(value) <= 128 and _ID_OK.issuperset(value):
+        return value.decode("ascii")
+    return None
+
+
+def _basic_user(auth: bytes) -> str | None:
+    if auth[:6].lower() != b"basic ":
+        return None
+    try:
+        raw = base64.b64decode(auth[6:].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.split(b":", 1)[0].decode("utf-8", "replace") or None
+
+
+class Cycle:
+    """One request/response exchange: the ASGI ``receive`` and ``send``."""
+
+    __slots__ = (
+        "proto", "scope", "hv", "keep_alive", "expect_continue", "head_only", "no_body",
+        "body", "body_complete", "body_delivered", "received", "waiter", "disconnected",
+        "response_started", "response_complete", "chunked", "pending", "status",
+        "response_bytes", "response_length", "content_type", "started", "responded",
+        "finished", "handoff", "url",
+    )
+
+    def __init__(self, proto: H1Protocol, scope: dict, hv: list, url: bytes, keep_alive: bool,
+                 head_only: bool) -> None:
+        self.proto = proto
+        self.scope = scope
+        self.hv = hv
+        self.url = url
+        self.keep_alive = keep_alive
+        self.expect_continue = False
+        self.head_only = head_only
+        self.no_body = head_only
+        self.body = bytearray()
+        self.body_complete = False
+        self.body_delivered = False
+        self.received = 0
+        self.waiter: asyncio.Future | None = None
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self.chunked = False
+        self.pending: bytes | None = None
+        self.status = 0
+        self.response_bytes = 0
+        self.response_length: int | None = None
+        self.content_type: bytes | None = None
+        self.started = perf_counter()
+        self.responded = 0.0
+        self.finished = 0.0
+        self.handoff = None
+
+    # -- ASGI receive -----------------------------------------------------
+    async def receive(self) -> dict:
+        if self.disconnected or self.response_complete:
+            return DISCONNECT
+        proto = self.proto
+        if self.expect_continue:
+            self.expect_continue = False
+            if not self.body_complete and not self.response_started and not proto.closed:
+                proto.transport.write(CONTINUE_100)
+        if self.body_delivered:
+            # the whole body was handed over: the next event is the disconnect
+            await self._wait()
+            return DISCONNECT
+        if not self.body and not self.body_complete:
+            proto.resume_reading()
+            proto.read_deadline = proto.loop.time() + proto.ctx.request_timeout
+            try:
+                await self._wait()
+            finally:
+                if proto.cycle is self:
+                    proto.read_deadline = None
+            if self.disconnected:
+                return DISCONNECT
+        if self.body:
+            body = bytes(self.body)
+            self.body.clear()
+            if proto.reading_paused:
+                proto.resume_reading()
+        else:
+            body = b""
+        more = not self.body_complete
+        if not more:
+            self.body_delivered = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    async def _wait(self) -> None:
+        fut = self.waiter = self.proto.loop.create_future()
+        try:
+            await fut
+        finally:
+            self.waiter = None
+
+    def wake(self) -> None:
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # -- ASGI send ----------------------------------------------------------
+    async def send(self, message: dict) -> None:
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        t = message["type"]
+        if not self.response_started:
+            if t != "http.response.start":
+                raise RuntimeError(f"expected 'http.response.start', got {t!r}")
+            self._start(message)
+            return
+        if self.response_complete:
+            raise RuntimeError(f"{t!r} sent after the response was complete")
+        if t == "http.response.body":
+            self._body(message.get("body", b""), message.get("more_body", False))
+        elif t == "http.response.zerocopysend":
+            await self._zerocopy(message)
+        elif t == "http.response.pathsend":
+            await self._pathsend(message)
+        else:
+            raise RuntimeError(f"unexpected ASGI message {t!r}")
+        proto = self.proto
+        if proto.writing_paused and not self.disconnected:
+            await proto.drain()
+
+    def _start(self, message: dict) -> None:
+        status = message["status"]
+        parts = [status_line(status)]
+        seen = [False] * 6
+        close = False
+        append = parts.append
+        for name, value in message.get("headers") or ():
+            k = _RWATCH.get(name.lower())
+            if k is not None:
+                if k == R_CL:
+                    try:
+                        self.response_length = int(value)
+                    except ValueError:
+                        raise RuntimeError(f"invalid content-length {value!r}") from None
+                elif k == R_TE:
+                    continue  # framing is the server's job
+                elif k == R_CONN:
+                    if b"close" in value.lower():
+                        close = True
+                    continue
+                elif k == R_CTYPE:
+                    self.content_type = value
+                seen[k] = True
+            if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
+                raise RuntimeError("response header contains a line break")
+            append(b"%s: %s\r\n" % (name, value))
+        proto = self.proto
+        if not seen[R_DATE] and not seen[R_SERVER]:
+            append(proto.ctx.date_headers)
+        elif not seen[R_DATE] or not seen[R_SERVER]:
+            for line in proto.ctx.date_headers.split(b"\r\n"):
+                if line and not seen[R_DATE if line.startswith(b"date") else R_SERVER]:
+                    append(line + b"\r\n")
+        self.status = status
+        http10 = self.scope["http_version"] == "1.0"
+        if status in NO_BODY_STATUS:
+            self.no_body = True
+        elif self.response_length is None and not self.head_only:
+            if http10:
+                close = True  # close-delimited body
+            else:
+                self.chunked = True
+                append(b"transfer-encoding: chunked\r\n")
+        if not self.body_complete:
+            # the app answers before the request body arrived: do not read the rest
+            close = True
+        if close or not self.keep_alive or proto.ctx.draining:
+            self.keep_alive = False
+            append(b"connection: close\r\n\r\n")
+        elif http10:
+            append(b"connection: keep-alive\r\n\r\n")
+        else:
+            append(b"\r\n")
+        self.pending = b"".join(parts)
+        self.response_started = True
+
+    def _flush_head(self) -> None:
+        if self.pending is not None:
+            self.proto.transport.write(self.pending)
+            self.pending = None
+            self.responded = perf_counter()
+
+    def _body(self, body: bytes, more: bool) -> None:
+        n = len(body)
+        if self.no_body:
+            data = b""
+        elif self.chunked:
+            if n:
+                data = b"%x\r\n%s\r\n" % (n, body)
+                if not more:
+                    data += b"0\r\n\r\n"
+            else:
+                data = b"" if more else b"0\r\n\r\n"
+        else:
+            data = body
+            if self.response_length is not None and self.response_bytes + n > self.response_length:
+                self.keep_alive = False
+                raise RuntimeError("response body longer than its content-length")
+        self.response_bytes += n
+        transport = self.proto.transport
+        if self.pending is not None:
+            if n <= 65536:
+                data = self.pending + data
+            else:
+                transport.write(self.pending)
+            self.pending = None
+            self.responded = perf_counter()
+        if data:
+            transport.write(data)
+        if not more:
+            self._complete()
+
+    def _complete(self) -> None:
+        self._flush_head()
+        if (self.response_length is not None and not self.no_body
+                and self.response_bytes != self.response_length):
+            self.keep_alive = False  # framing broken: the client cannot trust this connection
+        self.response_complete = True
+        self.finished = perf_counter()
+        self.wake()
+        self.proto.cycle_done(self)
+
+    async def _zerocopy(self, message: dict) -> None:
+        file = message["file"]
+        fd = file if isinstance(file, int) else file.fileno()
+        offset = message.get("offset")
+        count = message.get("count")
+        more = message.get("more_body", False)
+        if offset is None:
+            offset = os.lseek(fd, 0, os.SEEK_CUR)
+        if count is None or count < 0:
+            count = os.fstat(fd).st_size - offset
+        await self._send_fd(fd, offset, count, more)
+
+    async def _pathsend(self, message: dict) -> None:
+        fd = os.open(message["path"], os.O_RDONLY)
+        try:
+            await self._send_fd(fd, 0, os.fstat(fd).st_size, False)
+        finally:
+            os.close(fd)
+
+    async def _send_fd(self, fd: int, offset: int, count: int, more: bool) -> None:
+        proto = self.proto
+        if self.no_body or count <= 0:
+            if self.chunked and not more and not self.no_body:
+                self._flush_head()
+                proto.transport.write(b"0\r\n\r\n")
+            if not more:
+                self._complete()
+            return
+        if (self.response_length is not None
+                and self.response_bytes + count > self.response_length):
+            self.keep_alive = False
+            raise RuntimeError("response body longer than its content-length")
+        self._flush_head()
+        if self.chunked:
+            proto.transport.write(b"%x\r\n" % count)
+        await proto.send_file(fd, offset, count)
+        self.response_bytes += count
+        if self.chunked:
+            proto.transport.write(b"\r\n0\r\n\r\n" if not more else b"\r\n")
+        if not more:
+            self._complete()
+
+    # -- running the app ----------------------------------------------------
+    async def run_asgi(self, app) -> None:
+        try:
+            await app(self.scope, self.receive, self.send)
+        except (ClientDisconnected, asyncio.CancelledError):
+            if not self.response_complete:
+                self.proto.abort_cycle(self)
+        except BaseException as exc:
+            self._app_failed("application error", exc)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+        else:
+            if not self.response_started:
+                self._app_failed("application returned without a response", None)
+            elif not self.response_complete:
+                self._app_failed("application returned before the response was complete", None)
+
+    def _app_failed(self, what: str, exc: BaseException | None) -> None:
+        scope = self.scope
+        log.error("%s: %s %s gtxnid=%s ltxnid=%s", what, scope["method"], scope["path"],
+                  scope["gtxnid"], scope["ltxnid"], exc_info=exc)
+        if self.disconnected or self.response_complete:
+            return
+        if not self.response_started:
+            body = b"500 Internal Server Error\ngtxnid: %s\n" % scope["gtxnid"].encode("ascii", "replace")
+            self.status = 500
+            self.keep_alive = False
+            self.content_type = b"text/plain"
+            self.response_started = True
+            self.response_bytes = len(body)
+            self.response_length = len(body)
+            self.pending = None
+            self.proto.transport.write(error_response(500, body, self.proto.ctx.date_headers))
+            self.responded = perf_counter()
+            self._complete()
+        else:
+            self.proto.abort_cycle(self)
+
+    def record(self) -> RequestRecord:
+        """The finished request as the observer wants it."""
+        hv = self.hv
+        scope = self.scope
+        client = scope["client"]
+        r = RequestRecord.__new__(RequestRecord)
+        r.started = self.started
+        r.responded = self.responded
+        r.finished = self.finished
+        r.client = client[0] if client else None
+        r.client_port = client[1] if client else None
+        r.host = hv[H_HOST].decode("latin-1") if hv[H_HOST] else None
+        r.method = scope["method"]
+        r.uri = self.url.decode("latin-1")
+        r.version = scope["http_version"]
+        r.request_bytes = self.received
+        r.status = self.status
+        r.response_bytes = self.response_bytes
+        r.gtxnid = scope["gtxnid"]
+        r.ltxnid = scope["ltxnid"]
+        auth = hv[H_AUTH]
+        r.user = _basic_user(auth) if auth else None
+        r.bearer = bool(auth) and auth[:7].lower() == b"bearer "
+        r.referer = hv[H_REFERER].decode("latin-1") if hv[H_REFERER] else None
+        r.user_agent = hv[H_UA].decode("latin-1") if hv[H_UA] else None
+        r.forwarded_for = hv[H_XFF].decode("latin-1") if hv[H_XFF] else None
+        r.mount = scope.get("root_path") or None
+        r.protocol = "http/1.0" if r.version == "1.0" else "http/1.1"
+        r.content_type = self.content_type.decode("latin-1") if self.content_type else None
+        return r
+
+
+class H1Protocol(asyncio.Protocol):
+    """One HTTP/1.x connection."""
+
+    def __init__(self, ctx: ServerContext, app=None) -> None:
+        self.ctx = ctx
+        self.app = app if app is not None else ctx.app
+        self.loop = ctx.loop or asyncio.get_event_loop()
+        self.transport = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.read_deadline: float | None = None
+        self.write_deadline: float | None = None
+        self.cycle: Cycle | None = None      # the request being answered
+        self.parsing: Cycle | None = None    # the request whose body is being read
+        self.pipeline: deque = deque()
+        self.closed = False
+        self.stopped = False                 # close once the work in hand is answered
+        self.rejected = False                # ignore all further input (error, hand-off)
+        self.first = True
+        self.prebuf = b""
+        self.reading_paused = False
+        self.writing_paused = False
+        self.drain_waiter: asyncio.Future | None = None
+        self.in_head = False
+        self.head_bytes = 0
+        self.hsize = 0
+        self.url = b""
+        self.headers: list = []
+        self.hv: list = _NO_HV
+        self.dup = False
+        self.req_serial = 0
+        self.conn_serial = 0
+        self.client = None
+        self.server = None
+        self.scheme = "http"
+        self.tls = False
+        self.extensions: dict = {}
+        self.dupfd = -1
+
+    # -- deadlines (swept by ServerContext.tick) ----------------------------
+    @property
+    def deadline(self) -> float | None:
+        r, w = self.read_deadline, self.write_deadline
+        if r is None:
+            return w
+        if w is None:
+            return r
+        return min(r, w)
+
+    @property
+    def busy(self) -> bool:
+        return self.cycle is not None
+
+    def on_timeout(self) -> None:
+        if self.closed:
+            return
+        if self.write_deadline is not None and self.loop.time() >= self.write_deadline:
+            self.transport.abort()  # the client stopped reading: do not wait to flush
+        else:
+            self.transport.close()
+
+    def begin_shutdown(self) -> None:
+        """Drain: close now when idle, else answer in-flight requests with Connection: close."""
+        if self.closed:
+            return
+        if self.cycle is None and not self.pipeline and not self.in_head:
+            self.transport.close()
+            return
+        self.stopped = True
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
+        for c in self.pipeline:
+            if isinstance(c, Cycle):
+                c.keep_alive = False
+
+    # -- asyncio.Protocol -------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        ctx = self.ctx
+        self.conn_serial = ctx.register(self)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.client = (str(peer[0]), int(peer[1]))
+        sock = transport.get_extra_info("sockname")
+        if isinstance(sock, tuple) and len(sock) >= 2:
+            self.server = (str(sock[0]), int(sock[1]))
+        ssl_object = transport.get_extra_info("ssl_object")
+        skitai_ext = {"worker_id": ctx.worker_id, "prefs": ctx.prefs, "early_hints": None}
+        self.extensions = {
+            "http.response.zerocopysend": {},
+            "http.response.pathsend": {},
+            "skitai": skitai_ext,
+        }
+        if ssl_object is not None:
+            self.tls = True
+            self.scheme = "https"
+            if ssl_object.selected_alpn_protocol() == "h2" and ctx.h2_factory is not None:
+                self._handoff(ctx.h2_factory, None, b"", None)
+                return
+        if ctx.max_connections and ctx.active_connections - len(ctx.waiting) > ctx.max_connections:
+            # over the limit: hold the connection unread until another one closes
+            self.reading_paused = True
+            transport.pause_reading()
+            ctx.waiting.append(self)
+        self.read_deadline = self.loop.time() + ctx.keep_alive
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self.ctx.unregister(self)
+        self.read_deadline = self.write_deadline = None
+        c = self.cycle
+        if c is not None:
+            c.disconnected = True
+            c.wake()
+        for c in self.pipeline:
+            if isinstance(c, Cycle):
+                c.disconnected = True
+        self.pipeline.clear()
+        if self.parsing is not None:
+            self.parsing.disconnected = True
+            self.parsing.wake()
+        w = self.drain_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+        if self.dupfd >= 0:
+            try:
+                os.close(self.dupfd)
+            except OSError:
+                pass
+            self.dupfd = -1
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        self.write_deadline = self.loop.time() + self.ctx.request_timeout
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self.write_deadline = None
+        w = self.drain_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is over its high-water mark."""
+        if self.closed or not self.writing_paused:
+            return
+        w = self.drain_waiter
+        if w is None or w.done():
+            w = self.drain_waiter = self.loop.create_future()
+        await w
+        if self.closed:
+            raise ClientDisconnected("client disconnected")
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and not self.closed:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and not self.closed and not self.rejected:
+            self.reading_paused = False
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.rejected:
+            return
+        if self.first:
+            if self.prebuf:
+                data = self.prebuf + data
+                self.prebuf = b""
+            if data[:1] == b"P" and self.ctx.h2_factory is not None:
+                if len(data) < len(H2_PREFACE) and H2_PREFACE.startswith(data):
+                    self.prebuf = data
+                    return
+                if data.startswith(H2_PREFACE):
+                    self._handoff(self.ctx.h2_factory, None, data, None)
+                    return
+            self.first = False
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgrade_ready(data[exc.args[0]:] if exc.args else b"")
+            return
+        except httptools.HttpParserCallbackError as exc:
+            err = exc.__context__
+            if isinstance(err, _Reject):
+                self.reject(err.status, err.detail)
+            else:
+                log.error("h1 parser callback failed", exc_info=err or exc)
+                self.reject(500, "internal error")
+            return
+        except httptools.HttpParserError as exc:
+            self.reject(400, str(exc))
+            return
+        if self.in_head:
+            self.head_bytes += len(data)
+            if self.head_bytes > self.ctx.max_header_size:
+                self.reject(431, "request header block too large")
+
+    def eof_received(self):
+        # a half-closed client gets its pending responses, then the connection closes
+        self.stopped = True
+        if self.cycle is None and not self.pipeline:
+            return False  # transport closes itself
+        return True
+
+    # -- parser callbacks -------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.head_bytes = 0
+        self.hsize = 0
+        self.url = b""
+        self.headers = []
+        self.hv = [None] * 12
+        self.dup = False
+        self.read_deadline = self.loop.time() + self.ctx.request_timeout
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        self.hsize += len(name) + len(value) + 4
+        k = _WATCH.get(name)
+        if k is not None:
+            hv = self.hv
+            if hv[k] is not None and k <= H_CL:
+                self.dup = True
+            hv[k] = value
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        ctx = self.ctx
+        url = self.url
+        if self.hsize + len(url) > ctx.max_header_size:
+            raise _Reject(431, "request header block too large")
+        if self.dup:
+            raise _Reject(400, "duplicate Host or Content-Length")
+        hv = self.hv
+        parser = self.parser
+        te = hv[H_TE]
+        if te is not None and te.strip().lower() != b"chunked":
+            raise _Reject(501, "unsupported transfer-encoding")
+        cl = hv[H_CL]
+        length = int(cl) if cl is not None else None
+        if ctx.body_ceiling and length is not None and length > ctx.body_ceiling:
+            raise _Reject(413, "request body too large")
+        if url[:1] == b"/":
+            raw_path, _, qs = url.partition(b"?")
+        elif url == b"*":
+            raw_path, qs = url, b""
+        else:
+            try:
+                parsed = httptools.parse_url(url)
+            except httptools.HttpParserInvalidURLError:
+                raise _Reject(400, "invalid request target") from None
+            raw_path = parsed.path or b"/"
+            qs = parsed.query or b""
+        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
+        method = parser.get_method().decode("ascii")
+        version = parser.get_http_version()
+        self.req_serial += 1
+        gtxnid = _txn_id(hv[H_GTXN]) if hv[H_GTXN] is not None else None
+        if gtxnid is None:
+            gtxnid = f"GTID-W{ctx.worker_id}-C{self.conn_serial}-R{self.req_serial}"
+            ltxnid = "1000"
+        else:
+            ltxnid = _txn_id(hv[H_LTXN])
+            if ltxnid is None or not ltxnid.isdigit():
+                ltxnid = "1000"
+        scope = {
+            "type": "http",
+            "asgi": ASGI_INFO,
+            "http_version": version,
+            "method": method,
+            "scheme": self.scheme,
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": qs,
+            "root_path": "",
+            "headers": self.headers,
+            "client": self.client,
+            "server": self.server,
+            "extensions": self.extensions,
+            "gtxnid": gtxnid,
+            "ltxnid": ltxnid,
+        }
+        keep_alive = parser.should_keep_alive() and not self.stopped and not ctx.draining
+        cycle = Cycle(self, scope, hv, url, keep_alive, method == "HEAD")
+        if hv[H_EXPECT] is not None and version == "1.1" and hv[H_EXPECT].lower() == b"100-continue":
+            cycle.expect_continue = True
+        if hv[H_UPGRADE] is not None and parser.should_upgrade():
+            token = hv[H_UPGRADE].split(b",")[0].strip().lower().decode("latin-1")
+            factory = ctx.upgrades.get(token)
+            if factory is not None and (token != "h2c" or hv[H_H2S] is not None):
+                cycle.handoff = (token, factory)
+            else:
+                cycle.keep_alive = False  # answer as a plain request, then close
+        self.parsing = cycle
+        self.read_deadline = None
+        if self.cycle is None:
+            self.start(cycle)
+        else:
+            self.pipeline.append(cycle)
+            if len(self.pipeline) >= PIPELINE_MAX:
+                self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        c = self.parsing
+        if c is None:
+            return
+        c.received += len(body)
+        ceiling = self.ctx.body_ceiling
+        if ceiling and c.received > ceiling:
+            raise _Reject(413, "request body too large")
+        c.body += body
+        if c.waiter is not None:
+            c.wake()
+        if len(c.body) > BODY_HIGH_WATER:
+            self.pause_reading()
+
+    def on_message_complete(self) -> None:
+        c = self.parsing
+        self.parsing = None
+        if c is not None:
+            c.body_complete = True
+            c.wake()
+
+    # -- request flow -------------------------------------------------------------
+    def start(self, cycle: Cycle) -> None:
+        self.cycle = cycle
+        if cycle.handoff is not None:
+            return  # waits for HttpParserUpgrade with the bytes after the head
+        self.loop.create_task(cycle.run_asgi(self.app))
+
+    def cycle_done(self, cycle: Cycle) -> None:
+        """The response is on the wire: log it, then go on or close."""
+        observer = self.ctx.observer
+        if observer is not None:
+            observer.request_done(cycle.record())
+        if self.closed:
+            return
+        if not cycle.keep_alive or not cycle.body_complete or self.ctx.draining:
+            self.stopped = True
+            self.pipeline.clear()
+            self.cycle = None
+            self.transport.close()
+            return
+        self.cycle = None
+        if self.pipeline:
+            nxt = self.pipeline.popleft()
+            if isinstance(nxt, Cycle):
+                self.start(nxt)
+            else:
+                self._write_error(*nxt)
+                return
+            if self.reading_paused and len(self.pipeline) < PIPELINE_MAX // 2:
+                self.resume_reading()
+        else:
+            if self.stopped:
+                self.transport.close()
+                return
+            if not self.in_head:
+                self.read_deadline = self.loop.time() + self.ctx.keep_alive
+            if self.reading_paused:
+                self.resume_reading()
+
+    def abort_cycle(self, cycle: Cycle) -> None:
+        """The response cannot be finished: log what was sent and drop the connection."""
+        if cycle.response_complete:
+            return
+        cycle.response_complete = True
+        cycle.keep_alive = False
+        cycle.finished = perf_counter()
+        if not cycle.status:
+            cycle.status = 499 if cycle.disconnected else 500
+        observer = self.ctx.observer
+        if observer is not None:
+            observer.request_done(cycle.record())
+        self.stopped = True
+        self.cycle = None
+        if not self.closed:
+            self.transport.abort()
+
+    def reject(self, status: int, detail: str = "") -> None:
+        """Answer a request we will not run (bad syntax, limits) and close."""
+        self.stopped = self.rejected = True
+        self.in_head = False
+        self.read_deadline = None
+        if not self.closed:
+            self.pause_reading()
+        parsing = self.parsing
+        self.parsing = None
+        if parsing is not None and parsing is self.cycle:
+            # the app already runs this request: answer for it if it has not started
+            parsing.disconnected = True
+            parsing.wake()
+            if not parsing.response_started:
+                parsing.response_started = parsing.response_complete = True
+                parsing.status = status
+                parsing.keep_alive = False
+                parsing.finished = perf_counter()
+                self.cycle = None
+                observer = self.ctx.observer
+                if observer is not None:
+                    observer.request_done(parsing.record())
+                self._write_error(status, detail)
+            else:
+                self.abort_cycle(parsing)
+            return
+        if parsing is not None and parsing in self.pipeline:
+            self.pipeline.remove(parsing)
+        if self.cycle is None:
+            self._write_error(status, detail)
+        else:
+            self.pipeline.append((status, detail))
+
+    def _write_error(self, status: int, detail: str) -> None:
+        if self.closed:
+            return
+        phrase = STATUS_LINES.get(status, b"HTTP/1.1 %d Error\r\n" % status)[13:-2]
+        body = b"%d %s\n" % (status, phrase)
+        self.transport.write(error_response(status, body, self.ctx.date_headers))
+        log.debug("rejected with %d: %s (client %s)", status, detail, self.client)
+        self.transport.close()
+
+    # -- hand-off to other protocols ------------------------------------------------
+    def _upgrade_ready(self, rest: bytes) -> None:
+        c = self.cycle
+        if c is None or c.handoff is None:
+            # an Upgrade we do not serve: the app answers it, then we close
+            self.stopped = self.rejected = True
+            return
+        token, factory = c.handoff
+        self._handoff(factory, c.scope, rest, token, bytes(c.body))
+
+    def _handoff(self, factory, scope, rest: bytes, upgrade: str | None, body: bytes = b"") -> None:
+        self.stopped = self.rejected = True
+        self.cycle = None
+        self.read_deadline = self.write_deadline = None
+        self.ctx.unregister(self)
+        self.closed = True  # from now on this object no longer owns the transport
+        transport = self.transport
+        try:
+            # the factory takes the transport over itself (set_protocol, connection_made, rest)
+            factory(Handoff(self.ctx, transport, scope, rest, self.app, upgrade, body))
+        except Exception:
+            log.exception("protocol hand-off (%s) failed", upgrade or "h2")
+            transport.abort()
+
+    # -- sending files --------------------------------------------------------------
+    async def send_file(self, fd: int, offset: int, count: int) -> None:
+        """Write ``count`` bytes of ``fd`` from ``offset``: os.sendfile on plain
+        TCP once the transport's buffer is empty, a read loop under TLS."""
+        if self.closed:
+            raise ClientDisconnected("client disconnected")
+        transport = self.transport
+        sock = None if self.tls else transport.get_extra_info("socket")
+        if sock is None:
+            while count > 0:
+                data = os.pread(fd, min(count, READ_CHUNK), offset)
+                if not data:
+                    raise RuntimeError("file shorter than the announced count")
+                transport.write(data)
+                offset += len(data)
+                count -= len(data)
+                if self.writing_paused:
+                    await self.drain()
+                if self.closed:
+                    raise ClientDisconnected("client disconnected")
+            return
+        await self._drain_all()
+        sfd = sock.fileno()
+        while count > 0:
+            if self.closed:
+                raise ClientDisconnected("client disconnected")
+            try:
+                n = os.sendfile(sfd, fd, offset, min(count, SENDFILE_CHUNK))
+            except BlockingIOError:
+                await self._wait_writable(sfd)
+                continue
+            except OSError:
+                raise ClientDisconnected("client disconnected") from None
+            if n == 0:
+                raise RuntimeError("file shorter than the announced count")
+            offset += n
+            count -= n
+
+    async def _drain_all(self) -> None:
+        transport = self.transport
+        if transport.get_write_buffer_size() == 0:
+            return
+        transport.set_write_buffer_limits(high=0, low=0)  # pause until fully flushed
+        try:
+            while not self.closed and transport.get_write_buffer_size():
+                self.writing_paused = True
+                w = self.drain_waiter = self.loop.create_future()
+                await w
+        finally:
+            if not self.closed:
+                transport.set_write_buffer_limits()
+
+    async def _wait_writable(self, sfd: int) -> None:
+        if self.dupfd < 0:
+            # the transport owns sfd; a duplicate lets us watch it without touching the transport
+            self.dupfd = os.dup(sfd)
+        fd = self.dupfd
+        fut = self.drain_waiter = self.loop.create_future()
+
+        def ready() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self.loop.add_writer(fd, ready)
+        self.write_deadline = self.loop.time() + self.ctx.request_timeout
+        try:
+            await fut
+        finally:
+            self.write_deadline = None
+            self.loop.remove_writer(fd)
