@@ -34,6 +34,7 @@ import inspect
 import os
 import sys
 import types
+import weakref
 from typing import Any
 
 
@@ -203,8 +204,35 @@ def _module_dir(module: types.ModuleType) -> str | None:
     return os.path.dirname(os.path.abspath(f)) if f else None
 
 
+_configured: weakref.WeakSet = weakref.WeakSet()
+
+
+def new_pref() -> Any:
+    """An empty ``skitai.pref()`` for hooks that need one when the mount gave none."""
+    from skitai.config.apppref import AppPref
+    return AppPref()
+
+
+def run_config_hook(module: types.ModuleType, pref: Any) -> Any:
+    """Newest Atila: ``__config__(pref)`` runs once per module before the app exists.
+
+    Called from ``MountTable.add`` for module objects (in the master, so its
+    ``skitai.mount`` calls are recorded before fork) and from the loader for
+    modules a worker imports itself. Returns the pref (a new one if None).
+    """
+    hook = getattr(module, "__config__", None)
+    if not callable(hook) or module in _configured:
+        return pref
+    _configured.add(module)
+    if pref is None:
+        pref = new_pref()
+    hook(pref)
+    return pref
+
+
 def app_from_module(module: types.ModuleType, app_name: str, point: str, pref: Any) -> Any:
     """Newest Atila style first (``__app__``), then the named attribute, then export/skitai."""
+    pref = run_config_hook(module, pref)
     factory = getattr(module, "__app__", None)
     if callable(factory):
         return finish_app(factory(), point, pref, module)

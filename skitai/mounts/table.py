@@ -26,10 +26,11 @@ Dispatch rules (README "Mounting"):
 from __future__ import annotations
 
 import logging
+import types
 from typing import Any
 
 from .lifespan import Lifespan
-from .loader import ASGI, STATIC, WSGI, MountError, load_spec, pref_get
+from .loader import ASGI, STATIC, WSGI, MountError, load_spec, pref_get, run_config_hook
 from .static import StaticFiles
 from .wsgi import WSGIAdapter
 from .wsgi import queue_depth as _wsgi_queue_depth
@@ -118,6 +119,9 @@ class MountTable:
         """
         if isinstance(app_name, str) is False and pref is None and app_name is not None:
             pref, app_name = app_name, "app"  # skitai.mount('/', module, pref)
+        module = spec[0] if isinstance(spec, tuple) and spec and isinstance(spec[0], types.ModuleType) else spec
+        if isinstance(module, types.ModuleType) and callable(getattr(module, "__config__", None)):
+            pref = run_config_hook(module, pref)  # may itself call skitai.mount(...)
         m = Mount(point, spec, app_name or "app", pref, host, path, options)
         self.mounts.append(m)
         self.loaded = False

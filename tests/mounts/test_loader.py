@@ -242,3 +242,22 @@ def test_real_skitai_pref_object():
     assert t.mounts[0].max_body == 5
     r = call(t, "POST", "/m/", headers=[("Content-Length", "6")], body=b"x" * 6)
     assert r.status == 413
+
+
+def test_config_hook_runs_at_mount_time_and_can_mount_more():
+    import skitai
+    import tests.apps.mounts_cfgpkg as cfgpkg
+    skitai._reset()
+    try:
+        cfgpkg.CONFIGURED.clear()
+        skitai.mount("/", cfgpkg)
+        assert len(cfgpkg.CONFIGURED) == 1          # at mount time, before any load
+        t = skitai.mount_table()
+        assert [m.point for m in t.mounts] == ["/assets", "/"]
+        t.load()
+        t.load()
+        assert len(cfgpkg.CONFIGURED) == 1          # once per module
+        assert call(t, target="/x").body == b"[('from_config', True)]"
+        assert call(t, target="/assets/site.css").body == b"body{}\n"
+    finally:
+        skitai._reset()
