@@ -39,47 +39,45 @@ class AttrDict(dict):
 
 
 class AppPref:
-    """Run-time preferences of one mounted app (``skitai.pref()``)."""
+    """Run-time preferences of one mounted app (``skitai.pref()``).
+
+    Attributes that were set live in ``vars(pref)`` like on any object, so a
+    framework may read them with ``as_dict()`` or ``vars()``.
+    """
 
     def __init__(self, engine_code: MutableMapping[str, Any] | None = None, **attrs: Any):
         object.__setattr__(self, "_engine_code", engine_code)
-        object.__setattr__(self, "_attrs", {})
         object.__setattr__(self, "config", AttrDict())
         for k, v in attrs.items():
             setattr(self, k, v)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attrs = object.__getattribute__(self, "_attrs")
-        if name in attrs:
-            return attrs[name]
+        # only called when the attribute was never set
         if name in APP_ATTRIBUTES:
             return None
         raise AttributeError(f"preference {name!r} is not set")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            raise AttributeError(f"{name!r}: preference names do not start with '_'")
         if name == "config":
             if not isinstance(value, dict):
                 raise TypeError("pref.config must be a dict")
             object.__setattr__(self, "config", AttrDict(value))
             return
-        self._attrs[name] = value
+        object.__setattr__(self, name, value)
         if self._engine_code is not None:
             from .settings import BY_NAME
 
             if name in BY_NAME:
                 self._engine_code[name] = value
 
-    def __delattr__(self, name: str) -> None:
-        self._attrs.pop(name, None)
-
     def is_set(self, name: str) -> bool:
-        return name in self._attrs
+        return name in self.as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         """Attributes that were set (``config`` not included)."""
-        return dict(self._attrs)
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "config"}
 
     def __repr__(self) -> str:
-        return f"AppPref({self._attrs!r}, config={dict(self.config)!r})"
+        return f"AppPref({self.as_dict()!r}, config={dict(self.config)!r})"

@@ -81,3 +81,14 @@ def test_constants_exist():
 def test_abspath_and_getswd(tmp_path, monkeypatch):
     assert skitai.abspath("a", "b.py").endswith("/a/b.py")
     assert skitai.abspath("x").startswith(skitai.getswd())
+
+
+def test_set_attributes_are_plain_instance_attributes():
+    # frameworks may read a pref with vars() as well as as_dict()
+    pref = skitai.pref(debug=True)
+    pref.config.x = 1
+    public = {k: v for k, v in vars(pref).items() if not k.startswith("_")}
+    assert public == {"debug": True, "config": {"x": 1}}
+    with pytest.raises(AttributeError):
+        pref._secret = 1
+    assert skitai.pref(True).as_dict() == {"debug": True, "use_reloader": True}
