@@ -140,6 +140,13 @@ def build_table(prefs: Preferences, table: Any = None) -> Any:
 
 
 def _launch(command: str | None, prefs: Preferences, table: Any) -> int:
+    if getattr(prefs, "ssl_certfile", None):  # a bad certificate is a start-up error, not a crash loop
+        from .server.tls import TLSConfigError, context_from_prefs
+        try:
+            context_from_prefs(prefs)
+        except TLSConfigError as e:
+            print(f"skitai: {e}", file=sys.stderr)
+            return EXIT_CONFIG
     if command is not None:
         from .process import daemon
 

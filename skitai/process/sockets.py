@@ -14,7 +14,11 @@ def bind(prefs) -> list[socket.socket]:
     address = str(getattr(prefs, "address", None) or "127.0.0.1")
     port = int(getattr(prefs, "port", 5000) or 0)
     backlog = int(getattr(prefs, "backlog", 2048) or 2048)
-    return [listen(address, port, backlog)]
+    socks = [listen(address, port, backlog)]
+    forward = int(getattr(prefs, "forward_port", 0) or 0)
+    if forward and getattr(prefs, "ssl_certfile", None) and forward != port:
+        socks.append(listen(address, forward, backlog))  # skitai.enable_forward: HTTP -> HTTPS
+    return socks
 
 
 def listen(address: str, port: int, backlog: int = 2048) -> socket.socket:

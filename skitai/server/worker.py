@@ -138,7 +138,14 @@ async def _serve(prefs: Any, sockets: list, table: Any, worker_id: int) -> int:
     backlog = int(pref(prefs, "backlog") or 2048)
     servers = []
     try:
+        forward = int(getattr(prefs, "forward_port", 0) or 0) if sslctx is not None else 0
         for sock in sockets:
+            if forward and sock.getsockname()[1] == forward:  # skitai.enable_forward: redirect only
+                from .forward import RedirectProtocol
+                to = int(getattr(prefs, "port", 443) or 443)
+                servers.append(await loop.create_server(
+                    lambda to=to: RedirectProtocol(to), sock=sock, backlog=backlog))
+                continue
             servers.append(await loop.create_server(
                 lambda: H1Protocol(ctx, app), sock=sock, backlog=backlog, ssl=sslctx))
     except Exception:
