@@ -934,7 +934,8 @@ class Atila:
             allowed.add("HEAD")
         resp.headers.append(("Allow", ", ".join(sorted(allowed))))
         origin = request.get_header("origin")
-        if origin is None:
+        if origin is None or not (route.options.get("access_control_allow_origin")
+                                  or self.access_control_allow_origin):
             return resp
         allow = self._allowed_origin(origin, route)
         if allow is None:
