@@ -29,7 +29,8 @@ def display_name(prefs=None) -> str:
     if name:
         return str(name)
     script = sys.argv[0] if sys.argv else ""
-    if script and script not in ("-c", "-m") and script.endswith(".py") and os.path.isfile(script):
+    if (script.endswith(".py") and os.path.basename(script) != "__main__.py"
+            and os.path.isfile(script)):
         p = Path(script).resolve()
         return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
     app = getattr(prefs, "app", None) if prefs is not None else None
