@@ -420,6 +420,9 @@ SETTINGS: tuple[Setting, ...] = (
        group="h2"),
     _s("ws_max_message_size", Size(), 1 << 20, "WebSocket: bytes allowed for one incoming message.",
        group="h2"),
+    _s("ws_idle_timeout", Seconds(), 60.0,
+       "WebSocket: a ping after half of it without frames from the peer, close 1001 after all of it; 0 = off.",
+       group="h2"),
     # logging and observability
     _s("logpath", Text("a directory path"), None, "Directory for log files; empty = log to stdout/stderr.",
        group="log"),
