@@ -199,6 +199,9 @@ def cmd_serve(args: Sequence[str]) -> int:
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
+    if command in (None, "start", "restart"):
+        # the effective configuration, once, where the operator looks first (container logs)
+        print(describe(prefs), file=sys.stderr, flush=True)
     return _launch(command, prefs, table)
 
 

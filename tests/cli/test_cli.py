@@ -142,3 +142,16 @@ def test_python_dash_m_skitai_is_the_cli():
     out = run(["-m", "skitai", "--version"])
     assert out.returncode == 0 and out.stdout.startswith("skitai ")
     assert sys.executable
+
+
+def test_serve_prints_the_effective_configuration_once(tmp_path):
+    from tests.support import ServerProcess, free_port
+
+    port = free_port()
+    env = {"SKITAI_SSL_PASSPHRASE": "hunter2", "SKITAI_WORKERS": "1"}
+    with ServerProcess(["-m", "skitai", "serve", "tests.testing.tinyapp:app", "--port", str(port)],
+                       port=port, env=env) as server:
+        out = server.output()
+    assert out.count("skitai configuration:") == 1
+    assert "(command line --port)" in out and "(env SKITAI_WORKERS)" in out
+    assert "hunter2" not in out
