@@ -105,6 +105,7 @@ class MountTable:
         self._hosts: dict[str | None, list[_Point]] = {}
         self._global_limit: int | None = None
         self._threads: int | None = None
+        self._late = False
         self.loaded = False
         self.started = False
 
@@ -145,6 +146,7 @@ class MountTable:
         """Resolve every spec into an ASGI app; raises MountError naming the failing mount."""
         if prefs is not None:
             self.prefs = prefs
+        self._late = self.prefs is None  # adopt the server's prefs from the first request's scope
         threads = self._pref("threads", 4)
         self._threads = int(threads) if threads is not None else 4
         limit = self._pref("max_body_size", None)
@@ -298,10 +300,10 @@ class MountTable:
         scope["root_path"] = scope.get("root_path", "") + m.prefix
         if m.lifespan is not None and m.lifespan.supported:
             scope["state"] = dict(m.lifespan.state)
+        if self._late:
+            self._adopt_prefs(scope)
         if kind == "http":
             limit = m.max_body
-            if limit <= 0 and self._global_limit is None:
-                limit = self._late_limit(scope, m)
             if limit > 0:
                 chunked = False
                 for k, v in scope.get("headers", ()):
@@ -324,14 +326,24 @@ class MountTable:
                     return
         await m.app(scope, receive, send)
 
-    def _late_limit(self, scope: dict, m: Mount) -> int:
-        """Global limit from the server's prefs when load() was not given them (once)."""
+    def _adopt_prefs(self, scope: dict) -> None:
+        """load() was called without prefs: take ``threads`` and ``max_body_size`` from the
+        server's prefs in the scope (``extensions.skitai.prefs``), once."""
+        self._late = False
         prefs = ((scope.get("extensions") or {}).get("skitai") or {}).get("prefs")
-        value = getattr(prefs, "max_body_size", None) if prefs is not None else None
-        self._global_limit = int(value) if value is not None else 0
-        if value is not None:
+        if prefs is None:
+            return
+        self.prefs = prefs
+        threads = getattr(prefs, "threads", None)
+        if threads is not None:
+            self._threads = int(threads)
+            for m in self.mounts:
+                if isinstance(m.app, WSGIAdapter):
+                    m.app.threads = self._threads
+        limit = getattr(prefs, "max_body_size", None)
+        if limit is not None:
+            self._global_limit = int(limit)
             self._update_limits()
-        return m.max_body
 
     async def _serve_lifespan(self, receive: Any, send: Any) -> None:
         """The table under another ASGI server: forward lifespan to every mounted app."""

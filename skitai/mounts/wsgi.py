@@ -425,7 +425,7 @@ class WSGIAdapter:
 
     @property
     def pool(self) -> WSGIPool:
-        if self._generation != _generation or self._pool is None:
+        if self._generation != _generation or self._pool is None or self._pool.threads != self.threads:
             self._pool = get_pool(self.threads)
             self._generation = _generation
         return self._pool

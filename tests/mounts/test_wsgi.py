@@ -255,3 +255,23 @@ def test_pool_is_rebuilt_in_a_forked_child():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_threads_adopted_from_the_server_prefs_in_the_scope():
+    """The worker may call startup() without load(prefs): the table takes threads from the scope."""
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(threading.current_thread() is threading.main_thread())
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    class Prefs:
+        threads = 0
+        max_body_size = 0
+    t = MountTable()
+    t.add("/", app)
+    asyncio.run(t.startup())
+    ext = {"skitai": {"worker_id": 0, "prefs": Prefs(), "early_hints": None}}
+    assert call(t, target="/", extensions=ext).body == b"ok"
+    assert seen == [True]
