@@ -75,6 +75,13 @@ class AppPref:
     def is_set(self, name: str) -> bool:
         return name in self.as_dict()
 
+    # ``with skitai.preference () as pref:`` (newest seed style)
+    def __enter__(self) -> AppPref:
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False
+
     def as_dict(self) -> dict[str, Any]:
         """Attributes that were set (``config`` not included)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "config"}
