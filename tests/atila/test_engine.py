@@ -1,0 +1,66 @@
+"""Atila served by the real Skitai engine (subprocess, real sockets)."""
+
+import os
+import time
+from pathlib import Path
+
+import skitai
+from tests.support import free_port, raw_request
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dumbseek_tutorial_through_the_engine():
+    # the tutorial's own test, verbatim apart from the port and one worker (the index lives in memory)
+    with skitai.test_client(str(ROOT / "examples/dumbseek/skitaid.py"), port=free_port(),
+                            args=["--workers", "1"]) as engine:
+        r = engine.get('/')
+        assert r.json()['app'] == 'Dumb Seek'
+        r = engine.post('/api/tokens', data={'query': 'Detective Holmes'})
+        assert r.json()['result'] == ['detective', 'holmes']
+        r = engine.post('/api/documents', data={'document': 'Detective Holmes'})
+        assert r.status_code == 201
+        assert r.json()['url'] == '/api/documents/0'
+        r = engine.get('/api/documents', params={'q': 'Detective Holmes'})
+        assert r.json()['result'] == ['Detective Holmes']
+        r = engine.get('/api/documents/0')
+        assert r.json()['document'] == 'Detective Holmes'
+        r = engine.post('/api/documents', data={'document': 'Detective Monk'})
+        r = engine.get('/api/documents', params={'q': 'detective'})
+        assert r.json()['result'] == ['Detective Holmes', 'Detective Monk']
+        assert engine.get('/api/documents/99').status_code == 404
+        assert engine.get('/api/documents').status_code == 400
+        assert engine.put('/api/tokens').status_code == 405
+
+
+def test_package_app_through_the_engine(tmp_path):
+    marker = tmp_path / "umounted.txt"
+    port = free_port()
+    env = {"ATILA_TEST_MARKER": str(marker)}
+    with skitai.test_client("tests.atila.engine_pkg", port=port, cwd=str(ROOT), env=env,
+                            args=["--workers", "1", "--threads", "2"]) as engine:
+        assert engine.get("/").json() == {"app": "engine test"}
+        assert engine.get("/items/7?q=x").json() == {"id": 7, "q": "x"}
+        r = engine.get("/boom")
+        assert r.status_code == 500
+        body = r.json()
+        assert body["gtxnid"].startswith("GTID-")
+        assert "do not leak me" not in r.text and "Traceback" not in r.text
+        assert engine.get("/file").text == "static file content\n"
+        r = engine.get("/static")
+        assert r.text == "static file content\n"
+        assert engine.get("/static", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+        d = engine.get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"}).json()
+        assert d["remote"] == "203.0.113.7"  # 127.0.0.1 is a trusted proxy by default
+        assert d["gtxnid"].startswith("GTID-") and d["thread"].startswith("atila-")
+        raw = raw_request(port, b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, _, body_raw = raw.partition(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        assert b"chunk0;" in body_raw and b"chunk2;" in body_raw
+    # lifespan shutdown ran __umounted__
+    for _ in range(50):
+        if marker.exists():
+            break
+        time.sleep(0.1)
+    assert marker.read_text() == "umounted"
+    assert os.path.exists(ROOT / "tests/atila/engine_pkg/data.txt")
