@@ -95,6 +95,27 @@ def wrap(app: Any, prefs: Any, ctx: Any) -> HealthApp:
     return HealthApp(app, prefs, ctx)
 
 
+def attach(app: Any, prefs: Any, ctx: Any, observer: Any = None, worker_id: int = 0) -> HealthApp:
+    """The worker's one observability hook: metrics into the observer, probes in front of the app.
+
+    Also keeps the probe paths out of the access log: an orchestrator hits
+    them every few seconds on every worker, which would drown the real lines.
+    """
+    if _metrics.enabled(prefs):
+        wm = _metrics.for_worker(prefs, worker_id)
+        if observer is not None:
+            observer.metrics = wm
+        wm.start(ctx)
+    accesslog = getattr(observer, "accesslog", None)
+    if accesslog is not None and hasattr(accesslog, "log_off"):
+        from .accesslog import LogOff
+
+        old = accesslog.log_off
+        patterns = [*getattr(old, "prefixes", ()), *("*" + s for s in getattr(old, "suffixes", ()))]
+        accesslog.log_off = LogOff([*patterns, *probe_paths(prefs)])
+    return wrap(app, prefs, ctx)
+
+
 def probe(url: str | None = None, timeout: float = 3.0) -> int:
     """Container HEALTHCHECK: 0 when the liveness endpoint answers 200, else 1.
 

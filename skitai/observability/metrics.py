@@ -28,6 +28,7 @@ import fcntl
 import glob
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -251,7 +252,8 @@ def _fold(path: str, typ: str, dead: str) -> None:
 class WorkerMetrics:
     """Metrics of one worker process; ``observe`` is the only per-request call."""
 
-    __slots__ = ("worker_id", "_d", "_children", "_enabled", "_ctx", "_thread", "_stop", "_proc", "_pool")
+    __slots__ = ("worker_id", "_d", "_children", "_enabled", "_ctx", "_thread", "_stop", "_proc", "_pool",
+                 "_probes")
 
     def __init__(self, prefs: Any, worker_id: int) -> None:
         self.worker_id = worker_id
@@ -263,11 +265,14 @@ class WorkerMetrics:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._proc = None
+        # probe requests (orchestrator, Prometheus) are not traffic: they would dilute error ratios
+        self._probes = frozenset(p for p in (_pref(prefs, "health_path", "/healthz"), _pref(prefs, "ready_path", "/readyz"),
+                                             _pref(prefs, "metrics_path", "/metrics")) if p)
 
     # -- hot path
     def observe(self, record: Any) -> None:
         """Count one finished request (called by the observer, once per request)."""
-        if not self._enabled:
+        if not self._enabled or record.uri in self._probes:
             return
         method = record.method
         status = record.status or 0
@@ -287,7 +292,7 @@ class WorkerMetrics:
     def _make_children(self, key: tuple) -> tuple:
         mount, method, klass = key
         labels = (
-            mount if mount else "none",
+            mount if mount else "/",  # root_path "" = the app mounted at "/"
             method if method in _METHODS else "OTHER",
             _STATUS_CLASS.get(klass, "other"),
         )
@@ -385,6 +390,9 @@ def _number(obj: Any, names: Iterable[str]) -> float:
 
 
 def _queue_depth(pool: Any) -> int:
+    if pool is None:  # the WSGI adapter's shared pool, when this worker serves WSGI apps
+        wsgi = sys.modules.get("skitai.mounts.wsgi")
+        pool = getattr(wsgi, "_pool", None)
     if pool is None:
         return 0
     q = getattr(pool, "queue_depth", None)

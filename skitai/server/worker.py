@@ -114,6 +114,8 @@ async def _serve(prefs: Any, sockets: list, table: Any, worker_id: int) -> int:
     app = table
     # observability hooks
     # (metrics / health attach here: e.g. observer.metrics = ...; app = health.wrap(app, prefs, ctx))
+    from skitai.observability import health
+    app = health.attach(app, prefs, ctx, observer, worker_id)
     ctx.app = app
     ctx.stop_event = asyncio.Event()
     _install_protocols(ctx)

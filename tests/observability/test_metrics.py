@@ -19,8 +19,8 @@ PRELUDE = textwrap.dedent('''
     import os, sys, json, time, types
     from skitai.observability import metrics
 
-    def rec(method="GET", status=200, mount="/", started=1.0, finished=1.02, rx=100, tx=300):
-        return types.SimpleNamespace(method=method, status=status, mount=mount, started=started,
+    def rec(method="GET", status=200, mount="/api", started=1.0, finished=1.02, rx=100, tx=300, uri="/x"):
+        return types.SimpleNamespace(method=method, status=status, mount=mount, started=started, uri=uri,
                                      responded=started, finished=finished,
                                      request_bytes=rx, response_bytes=tx)
 
@@ -70,23 +70,26 @@ def test_requests_of_all_workers_are_aggregated(tmp_path):
     out = run('''
         metrics.setup_master(prefs)
         a = worker(0, [rec()] * 3 + [rec(status=503, finished=1.3)])
-        b = worker(1, [rec()] * 2 + [rec(method="BREW", status=404, mount=None)])
+        b = worker(1, [rec()] * 2 + [rec(method="BREW", status=404, mount=None)]
+                      + [rec(uri=p, mount=None) for p in ("/healthz", "/readyz", "/metrics")])
         for pid in (a, b):
             os.waitpid(pid, 0)
         sys.stdout.write(metrics.render()[0].decode())
     ''', tmp_path=tmp_path)
-    assert value(out, "skitai_requests_total", mount="/", method="GET", status="2xx") == 5
-    assert value(out, "skitai_requests_total", mount="/", method="GET", status="5xx") == 1
-    # unknown methods and unmatched requests do not create unbounded label values
-    assert value(out, "skitai_requests_total", mount="none", method="OTHER", status="4xx") == 1
-    assert value(out, "skitai_request_duration_seconds_count", mount="/", method="GET", status="2xx") == 5
+    assert value(out, "skitai_requests_total", mount="/api", method="GET", status="2xx") == 5
+    assert value(out, "skitai_requests_total", mount="/api", method="GET", status="5xx") == 1
+    # unknown methods do not create unbounded label values; root_path "" is the mount "/"
+    assert value(out, "skitai_requests_total", mount="/", method="OTHER", status="4xx") == 1
+    # probe requests are not counted as traffic
+    assert ("skitai_requests_total", (("method", "GET"), ("mount", "/"), ("status", "2xx"))) not in samples(out)
+    assert value(out, "skitai_request_duration_seconds_count", mount="/api", method="GET", status="2xx") == 5
     # 1.3 - 1.0 = 0.3 s falls in the 0.5 bucket, not in 0.25
-    assert value(out, "skitai_request_duration_seconds_bucket", mount="/", method="GET", status="5xx",
+    assert value(out, "skitai_request_duration_seconds_bucket", mount="/api", method="GET", status="5xx",
                  le="0.25") == 0
-    assert value(out, "skitai_request_duration_seconds_bucket", mount="/", method="GET", status="5xx",
+    assert value(out, "skitai_request_duration_seconds_bucket", mount="/api", method="GET", status="5xx",
                  le="0.5") == 1
-    assert value(out, "skitai_request_bytes_total", mount="/", method="GET", status="2xx") == 500
-    assert value(out, "skitai_response_bytes_total", mount="/", method="GET", status="2xx") == 1500
+    assert value(out, "skitai_request_bytes_total", mount="/api", method="GET", status="2xx") == 500
+    assert value(out, "skitai_response_bytes_total", mount="/api", method="GET", status="2xx") == 1500
 
 
 def test_dead_workers_files_are_folded_and_totals_kept(tmp_path):
@@ -107,8 +110,8 @@ def test_dead_workers_files_are_folded_and_totals_kept(tmp_path):
     # only the master's own files and one archive per type remain
     assert "counter_archive.db" in db and "histogram_archive.db" in db
     assert len(db) <= 6, db
-    assert value(text, "skitai_requests_total", mount="/", method="GET", status="2xx") == 40
-    assert value(text, "skitai_request_duration_seconds_count", mount="/", method="GET", status="2xx") == 40
+    assert value(text, "skitai_requests_total", mount="/api", method="GET", status="2xx") == 40
+    assert value(text, "skitai_request_duration_seconds_count", mount="/api", method="GET", status="2xx") == 40
     assert value(text, "skitai_worker_restarts_total", reason="max_requests") == 20
     # live gauges of dead workers are gone
     assert "skitai_worker_rss_bytes" not in {k[0] for k in samples(text)}
@@ -194,7 +197,7 @@ def test_worker_without_master_creates_its_own_directory():
     ''')
     path, text = out.split("\n", 1)
     assert "skitai-metrics-" in path
-    assert value(text, "skitai_requests_total", mount="/", method="GET", status="2xx") == 1
+    assert value(text, "skitai_requests_total", mount="/api", method="GET", status="2xx") == 1
 
 
 def test_observe_is_cheap(tmp_path):
