@@ -316,6 +316,8 @@ class _H2WebSocketCarrier:
     def __init__(self, stream: _Stream) -> None:
         self.stream = stream
         self.paused = False
+        self.pending = 0  # writes waiting for flow control window
+        self.closing = False
 
     async def accept(self, headers: list) -> None:
         s = self.stream
@@ -341,15 +343,31 @@ class _H2WebSocketCarrier:
 
     def write_nowait(self, data: bytes) -> None:
         s = self.stream
-        if s.reset or s.complete or s.proto.lost:
+        proto = s.proto
+        if s.reset or s.complete or proto.lost:
             return
-        s.proto.loop.create_task(self._write_quiet(data))
+        try:
+            fits = (not self.pending and len(data) <= proto.conn.max_outbound_frame_size
+                    and len(data) <= proto.conn.local_flow_control_window(s.sid))
+        except h2.exceptions.ProtocolError:
+            return
+        if fits:  # control frames are small: send in order, right now
+            proto.conn.send_data(s.sid, data)
+            s.tx += len(data)
+            proto.flush_soon()
+            return
+        self.pending += 1
+        proto.loop.create_task(self._write_quiet(data))
 
     async def _write_quiet(self, data: bytes) -> None:
         try:
             await self.write(data)
         except Exception:
             pass
+        finally:
+            self.pending -= 1
+            if self.closing and not self.pending:
+                self.close()
 
     def pause_reading(self) -> None:
         self.paused = True
@@ -364,6 +382,9 @@ class _H2WebSocketCarrier:
     def close(self) -> None:
         s = self.stream
         if s.complete or s.reset or s.proto.lost:
+            return
+        if self.pending:
+            self.closing = True  # end the stream once queued frames are out
             return
         s.complete = True
         try:

@@ -76,6 +76,8 @@ async def app(scope, receive, send):
                     "headers": [(b"content-length", str(256 * 1024).encode())]})
         await send({"type": "http.response.pathsend", "path": _FILE})
         return
+    if path == "/lastclose":
+        return await _respond(send, 200, str(STATS.get("last_close")).encode())
     if path == "/boom":
         raise RuntimeError("boom")
     return await _respond(send, 404, b"not found")
@@ -88,6 +90,8 @@ async def ws_app(scope, receive, send):
     if path == "/ws/deny":
         await send({"type": "websocket.close"})
         return
+    if path == "/ws/boom":
+        raise RuntimeError("boom before accept")
     if path == "/ws/close":
         await send({"type": "websocket.accept"})
         await send({"type": "websocket.close", "code": 4001, "reason": "bye"})
@@ -104,6 +108,8 @@ async def ws_app(scope, receive, send):
         if m["type"] == "websocket.disconnect":
             STATS["last_close"] = m["code"]
             return
+        if m.get("text") == "boom":
+            raise RuntimeError("boom after accept")
         if m.get("text") is not None:
             await send({"type": "websocket.send", "text": m["text"]})
         else:
