@@ -52,15 +52,17 @@ _code: dict[str, Any] = {}       # engine settings given in code
 _table = None                    # skitai.mounts.table.MountTable, created on first mount()
 _aliases: dict[str, dict[str, Any]] = {}
 _swd: str | None = None
+_prefs = None                    # the resolved Preferences once run() / skitai serve resolved them
 
 
 def _reset() -> None:
     """Forget everything recorded (for tests that use the API in one process)."""
-    global _table, _swd
+    global _table, _swd, _prefs
     _code.clear()
     _aliases.clear()
     _table = None
     _swd = None
+    _prefs = None
 
 
 def mount_table():
@@ -174,6 +176,22 @@ def getswd() -> str:
 def abspath(*args: str) -> str:
     """A path relative to Skitai's working directory, made absolute."""
     return os.path.normpath(os.path.join(getswd(), *args))
+
+
+joinpath = abspath
+
+
+def is_devel() -> bool:
+    """True in development mode (``--devel``, or the ``debug`` preference on)."""
+    if _prefs is not None:
+        return bool(_prefs.debug)
+    try:
+        from .cli import split_args
+        from .config.prefs import resolve
+
+        return bool(resolve(_code, os.environ, split_args(sys.argv[1:])[1]).debug)
+    except Exception:  # a bad value is reported by run(); here only a best guess is needed
+        return "--devel" in sys.argv[1:]
 
 
 def run(**kw: Any):

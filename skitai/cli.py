@@ -70,7 +70,8 @@ def serve_help() -> str:
         "usage: skitai serve [APP] [--NAME VALUE ...] [start|stop|restart|status] [-d]\n\n"
         "APP: \"module:attr\", a package with __app__, an app file (.py) or a static directory.\n"
         "start|stop|restart|status and -d run the server as a daemon (pid file: --pidfile).\n"
-        "Boolean settings also take --NAME alone (on) and --no-NAME (off).\n\n" + settings_help()
+        "Boolean settings also take --NAME alone (on) and --no-NAME (off).\n"
+        "--devel turns debug and use_reloader on, ---production turns both off.\n\n" + settings_help()
     )
 
 
@@ -140,6 +141,9 @@ def build_table(prefs: Preferences, table: Any = None) -> Any:
 
 
 def _launch(command: str | None, prefs: Preferences, table: Any) -> int:
+    import skitai
+
+    skitai._prefs = prefs  # skitai.is_devel() and friends in the (forked) workers
     if getattr(prefs, "ssl_certfile", None):  # a bad certificate is a start-up error, not a crash loop
         from .server.tls import TLSConfigError, context_from_prefs
         try:

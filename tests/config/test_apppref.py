@@ -92,3 +92,19 @@ def test_set_attributes_are_plain_instance_attributes():
     with pytest.raises(AttributeError):
         pref._secret = 1
     assert skitai.pref(True).as_dict() == {"debug": True, "use_reloader": True}
+
+
+def test_preference_as_context_manager_and_is_devel(monkeypatch):
+    with skitai.preference() as pref:
+        pref.config.x = 1
+    assert pref.config.x == 1
+    monkeypatch.setattr("sys.argv", ["skitaid.py", "--devel"])
+    assert skitai.is_devel() is True
+    monkeypatch.setattr("sys.argv", ["skitaid.py"])
+    monkeypatch.delenv("SKITAI_DEBUG", raising=False)
+    assert skitai.is_devel() is False
+    monkeypatch.setenv("SKITAI_DEBUG", "yes")
+    assert skitai.is_devel() is True
+    skitai._prefs = resolve({}, {}, [])
+    assert skitai.is_devel() is False
+    assert skitai.joinpath("a") == skitai.abspath("a")

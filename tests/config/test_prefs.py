@@ -172,3 +172,11 @@ def test_preferences_are_read_only_and_picklable():
     assert r.workers == 2 and r.source("workers") == "code" and p.workers == 0
     with pytest.raises(ConfigError):
         p.replace(workers="x")
+
+
+def test_seed_mode_flags():
+    p = resolve({}, {}, ["--devel"])
+    assert p.debug is True and p.use_reloader is True and p.source("debug") == "command line --devel"
+    p = resolve({"debug": True, "use_reloader": True}, {}, ["---production"])
+    assert p.debug is False and p.use_reloader is False
+    assert p.source("use_reloader") == "command line ---production"
