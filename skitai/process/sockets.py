@@ -17,7 +17,11 @@ def bind(prefs) -> list[socket.socket]:
     socks = [listen(address, port, backlog)]
     forward = int(getattr(prefs, "forward_port", 0) or 0)
     if forward and getattr(prefs, "ssl_certfile", None) and forward != port:
-        socks.append(listen(address, forward, backlog))  # skitai.enable_forward: HTTP -> HTTPS
+        try:
+            socks.append(listen(address, forward, backlog))  # skitai.enable_forward: HTTP -> HTTPS
+        except OSError:
+            socks[0].close()
+            raise
     return socks
 
 

@@ -84,6 +84,7 @@ def test_sigkilled_worker_is_replaced_and_service_continues():
             assert get(port)[0] == 200
         out = srv.output()
         assert f"pid={victim} status=killed by SIGKILL" in out and "reason=crash" in out
+        assert 'skitai_worker_restarts_total{reason="crash"} 1.0' in get(port, "/metrics")[1].decode()
         assert srv.stop() == 0
 
 
@@ -160,6 +161,8 @@ def test_busy_worker_is_replaced_by_the_critical_point():
         assert "over its critical point" in out and "reason=critical_point" in out
         for _ in range(10):
             assert get(port)[0] == 200
+        metrics = get(port, "/metrics")[1].decode()
+        assert 'skitai_worker_restarts_total{reason="critical_point"} 1.0' in metrics
         assert srv.stop() == 0
 
 
@@ -182,6 +185,7 @@ def test_sighup_reload_picks_up_changed_code_without_failed_requests(tmp_path):
         assert tr.failed == [], tr.failed
         assert set(tr.ok) <= {b"1", b"two"} and tr.ok[-1] == b"two"
         assert all(get(port, "/version") == (200, b"two") for _ in range(10))
+        assert 'skitai_worker_restarts_total{reason="reload"} 2.0' in get(port, "/metrics")[1].decode()
         assert srv.stop() == 0
 
 
@@ -250,3 +254,27 @@ def test_workers_one_runs_master_and_one_worker():
         pids = wait_for(lambda: worker_pids(srv.pid), 15, what="a worker")
         assert len(pids) == 1 and int(get(port)[1]) in pids
         assert srv.stop() == 0
+
+
+def test_master_as_pid_1_stops_on_sigterm_with_exit_0():
+    """In a container the master is PID 1: the kernel drops signals PID 1 has no handler for."""
+    unshare = require_tool("unshare")
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([unshare, "--pid", "--fork", "--mount-proc", PYTHON, "-m", "skitai", "serve",
+                             APP, "--port", str(port), "--workers", "2", "--shutdown-timeout", "5"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, text=True)
+    try:
+        from tests.support import wait_port
+        wait_port(port, proc=proc)
+        master = wait_for(lambda: psutil.Process(proc.pid).children(), 10, what="master")[0]
+        assert get(port)[0] == 200
+        os.kill(master.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0, out
+        assert "master started pid=1 " in out and "master stopped exit=0" in out
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
