@@ -12,7 +12,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +21,7 @@ from .context import AppContext, Context
 from .errors import HttpError, NotModified
 from .hooks import call_hook
 from .jsonutil import JSONEncoderFactory
+from .pool import ThreadPool
 from .request import Request
 from .response import FileBody, Response
 from .routing import Route, Router, build_path, encode_query
@@ -120,7 +120,7 @@ class Atila:
         self._default_error_handler: Callable | None = None
         self._app_hooks: dict[str, list[Callable]] = {}
         self._json = JSONEncoderFactory()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: ThreadPool | None = None
         self._nthreads: int | None = None
         self._trusted_cache: tuple[Any, list] | None = None
         self._cors = False
@@ -437,7 +437,7 @@ class Atila:
         for fn in self._app_hooks.get("umounted", ()):
             await _maybe(fn(ctx))
         if self._executor is not None:
-            self._executor.shutdown(wait=False)
+            self._executor.shutdown()
             self._executor = None
 
     # ------------------------------------------------------------------
@@ -556,7 +556,7 @@ class Atila:
     def _pool_size(self) -> int:
         return self._nthreads if self._nthreads is not None else 4
 
-    def _get_executor(self, scope: dict) -> ThreadPoolExecutor | None:
+    def _get_executor(self, scope: dict) -> ThreadPool | None:
         ex = self._executor
         if ex is None:
             n = self.threads
@@ -569,8 +569,7 @@ class Atila:
             self._nthreads = int(n)
             if self._nthreads <= 0:
                 return None
-            ex = self._executor = ThreadPoolExecutor(max_workers=self._nthreads,
-                                                     thread_name_prefix=f"atila-{self.import_name}")
+            ex = self._executor = ThreadPool(self._nthreads, f"atila-{self.import_name}")
         return ex
 
     def _trusted_networks(self, scope: dict) -> list:
@@ -739,6 +738,8 @@ class Atila:
     async def _run(self, plan: Plan, ctx: Context, request: Request, scope: dict) -> Any:
         if plan.simple:
             kwargs = self._bind(plan, request)
+            if plan.is_async:
+                return await plan.func(ctx, **kwargs)
             return await self._call(plan, ctx, kwargs, scope)
         content = None
         try:
@@ -825,10 +826,9 @@ class Atila:
         ex = self._executor or self._get_executor(scope)
         if ex is None:
             return func(ctx, **kwargs)
-        loop = asyncio.get_running_loop()
         if kwargs:
-            return await loop.run_in_executor(ex, functools.partial(func, ctx, **kwargs))
-        return await loop.run_in_executor(ex, func, ctx)
+            return await ex.run(asyncio.get_running_loop(), functools.partial(func, ctx, **kwargs))
+        return await ex.run(asyncio.get_running_loop(), func, ctx)
 
     # ------------------------------------------------------------------
     # responses
@@ -992,6 +992,14 @@ class Atila:
 
     async def _send(self, resp: Response, send: Callable, head_only: bool, ext: dict | None = None) -> None:
         status = resp.status
+        if resp.json is not None and not resp.headers and not head_only and status not in _NO_BODY_STATUS:
+            # the common API answer: no extra headers to translate
+            body = self._encoder()(resp.json)
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
         headers = [(k.lower().encode("latin-1"), _hv(v)) for k, v in resp.headers]
         body = resp.body
         if resp.json is not None:
@@ -1054,7 +1062,8 @@ class Atila:
             elif hasattr(body, "read") and not hasattr(body, "__next__"):
                 loop = asyncio.get_running_loop()
                 while True:
-                    chunk = await loop.run_in_executor(self._executor, body.read, 65536)
+                    chunk = await (self._executor.run(loop, body.read, 65536) if self._executor
+                                   else _direct(body.read, 65536))
                     if not chunk:
                         break
                     await send({"type": "http.response.body", "body": _chunk(chunk), "more_body": True})
@@ -1064,7 +1073,7 @@ class Atila:
                 ex = self._executor
                 while True:
                     if ex is not None:
-                        chunk = await loop.run_in_executor(ex, next, it, _END)
+                        chunk = await ex.run(loop, next, it, _END)
                     else:
                         chunk = next(it, _END)
                     if chunk is _END:
@@ -1078,6 +1087,10 @@ class Atila:
 
 
 _END: Any = object()
+
+
+async def _direct(fn: Callable, *args: Any) -> Any:
+    return fn(*args)
 
 
 def _chunk(c: Any) -> bytes:

@@ -20,6 +20,29 @@ from .multipart import parse_multipart
 _UNSET: Any = object()
 
 
+def parse_query(qs: bytes) -> dict[str, Any]:
+    """Query string -> dict (duplicates become lists); plain ASCII skips the percent-decoder."""
+    try:
+        if b"%" in qs or b"+" in qs:
+            return merge_pairs(parse_qsl(qs.decode("utf-8"), keep_blank_values=True, errors="strict"))
+        out: dict[str, Any] = {}
+        for part in qs.decode("utf-8").split("&"):
+            if not part:
+                continue
+            k, _, v = part.partition("=")
+            if k in out:
+                cur = out[k]
+                if isinstance(cur, list):
+                    cur.append(v)
+                else:
+                    out[k] = [cur, v]
+            else:
+                out[k] = v
+        return out
+    except UnicodeDecodeError:
+        raise HttpError("400 Bad Request", "query string is not UTF-8") from None
+
+
 def merge_pairs(pairs) -> dict[str, Any]:
     """Duplicated names become lists of values."""
     out: dict[str, Any] = {}
@@ -270,13 +293,7 @@ class Request:
         q = self._query
         if q is None:
             qs = self.scope.get("query_string")
-            if qs:
-                try:
-                    q = merge_pairs(parse_qsl(qs.decode("utf-8"), keep_blank_values=True))
-                except UnicodeDecodeError:
-                    raise HttpError("400 Bad Request", "query string is not UTF-8") from None
-            else:
-                q = {}
+            q = parse_query(qs) if qs else {}
             self._query = q
         return q
 
