@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from .client import HttpClient
 
@@ -32,29 +32,6 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class ServerError(RuntimeError):
     """The server did not start; the message carries its output."""
-
-
-class TestClient(HttpClient):
-    """An ``HttpClient`` bound to the server process it started (``.process``, ``.port``, ``.output()``)."""
-
-    __test__ = False
-
-    def __init__(self, base_url: str, process: subprocess.Popen, port: int, log_path: str | None,
-                 timeout: float = 30.0):
-        super().__init__(base_url, timeout)
-        self.process = process
-        self.port = port
-        self.log_path = log_path
-
-    def output(self) -> str:
-        """What the server wrote so far (empty when silent=False: it went to the terminal)."""
-        if not self.log_path:
-            return ""
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
 
 def _command(target: str, port: int, args: Sequence[str]) -> list[str]:
@@ -91,47 +68,104 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
-@contextlib.contextmanager
-def test_client(script_or_package: str, port: int | None = None, silent: bool = True,
-                args: Sequence[str] = (), env: dict[str, str] | None = None, cwd: str | None = None,
-                timeout: float = START_TIMEOUT) -> Iterator[TestClient]:
-    """Start a real server for ``script_or_package`` and yield a requests-like client for it.
-
-    ``args`` are extra command line settings (``["--workers", "1"]``), ``env``
-    extra environment variables. With ``silent=False`` the server's output goes
-    to this terminal; otherwise it is kept for ``client.output()`` and shown in
-    the error when the server does not start.
-    """
-    port = port or free_port()
-    cmd = _command(script_or_package, port, args)
-    full_env = dict(os.environ)
-    full_env["PYTHONUNBUFFERED"] = "1"
-    here = cwd or os.getcwd()
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, full_env.get("PYTHONPATH", "")) if p)
-    full_env.update(env or {})
-    log_path = None
-    log = None
-    if silent:
-        fd, log_path = tempfile.mkstemp(prefix="skitai-test-client-", suffix=".log")
-        log = os.fdopen(fd, "wb")
-    proc = subprocess.Popen(cmd, cwd=here, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    client = TestClient(f"http://127.0.0.1:{port}", proc, port, log_path)
-    try:
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            _wait(port, proc, timeout)
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class TestClient(HttpClient):
+    """A real server for ``script_or_package`` plus a requests-like client talking to it.
+
+    Starts the server when created; ``stop()`` (or leaving the ``with`` block)
+    kills its whole process group. ``args`` are extra command line settings
+    (``["--workers", "1"]``), ``env`` extra environment variables. With
+    ``silent=False`` the server's output goes to this terminal; otherwise it
+    is kept for ``output()`` and shown in the error when the server does not
+    start. ``ssl=True`` talks HTTPS (the app must enable TLS; certificates are
+    not verified).
+    """
+
+    __test__ = False
+
+    def __init__(self, script_or_package: str, port: int | None = None, silent: bool = True,
+                 ssl: bool = False, args: Sequence[str] = (), env: dict[str, str] | None = None,
+                 cwd: str | None = None, timeout: float = START_TIMEOUT):
+        if port and not _port_is_free(port):
+            raise ServerError(f"port {port} is already in use; test_client needs a free port")
+        self.port = port = port or free_port()
+        super().__init__(f"{'https' if ssl else 'http'}://127.0.0.1:{port}", timeout=30.0)
+        self.target = script_or_package
+        self.command = _command(script_or_package, port, args)
+        full_env = dict(os.environ)
+        full_env["PYTHONUNBUFFERED"] = "1"
+        here = cwd or os.getcwd()
+        full_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, full_env.get("PYTHONPATH", "")) if p)
+        full_env.update(env or {})
+        self.log_path: str | None = None
+        self._log = None
+        if silent:
+            fd, self.log_path = tempfile.mkstemp(prefix="skitai-test-client-", suffix=".log")
+            self._log = os.fdopen(fd, "wb")
+        self.process = subprocess.Popen(
+            self.command, cwd=here, env=full_env, stdout=self._log,
+            stderr=subprocess.STDOUT if self._log else None, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait(port, self.process, timeout)
         except ServerError as e:
-            _kill(proc)
-            raise ServerError(f"{e}; command: {' '.join(cmd)}\n{client.output()}") from None
-        yield client
-    finally:
-        client.close()
-        _kill(proc)
-        if log is not None:
-            log.close()
-        if log_path:
+            message = f"{e}; command: {' '.join(self.command)}\n{self.output()}"
+            self.stop()
+            raise ServerError(message) from None
+
+    def output(self) -> str:
+        """What the server wrote so far (empty when silent=False: it went to the terminal)."""
+        if not self.log_path:
+            return ""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def set_default_header(self, name: str, value: str) -> None:
+        """Send this header with every later request (seed API)."""
+        self.headers[name] = value
+
+    def clone(self) -> HttpClient:
+        """Another client for the same server sharing this one's cookies and default headers."""
+        other = HttpClient(self.base_url, self.timeout, self.headers)
+        other.cookies = self.cookies
+        return other
+
+    def stop(self) -> None:
+        """Kill the server (its whole process group) and close the connections."""
+        self.close()
+        _kill(self.process)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.log_path:
             with contextlib.suppress(OSError):
-                os.unlink(log_path)
+                os.unlink(self.log_path)
+            self.log_path = None
+
+    def __enter__(self) -> TestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def test_client(script_or_package: str, port: int | None = None, silent: bool = True, ssl: bool = False,
+                args: Sequence[str] = (), env: dict[str, str] | None = None, cwd: str | None = None,
+                timeout: float = START_TIMEOUT) -> TestClient:
+    """Start a real server for ``script_or_package``; use as ``with test_client(...) as client:``."""
+    return TestClient(script_or_package, port=port, silent=silent, ssl=ssl, args=args, env=env, cwd=cwd,
+                      timeout=timeout)
 
 
 test_client.__test__ = False  # type: ignore[attr-defined]

@@ -83,3 +83,28 @@ def test_test_client_is_not_collected_by_pytest():
 
     assert skitai.test_client.__test__ is False and test_client.__test__ is False
     assert signal.SIGTERM  # the module's kill path uses process groups
+
+
+def test_client_without_with_block_clone_and_default_header():
+    c = test_client(STANDIN)
+    try:
+        c.set_default_header("Accept", "application/json")
+        c.post("/login")
+        other = c.clone()
+        out = other.get("/who").json()
+        assert out["cookie"] == "sid=s3cr3t"
+        assert c.get("/x").status_code == 200
+    finally:
+        c.stop()
+    assert c.process.poll() is not None
+
+
+def test_busy_port_is_refused():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        with pytest.raises(ServerError, match="already in use"):
+            test_client(STANDIN, port=busy)

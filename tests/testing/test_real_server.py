@@ -109,3 +109,20 @@ def test_web_concurrency_sets_the_worker_count():
         with urllib.request.urlopen(f"{server.url}/json", timeout=10) as r:
             assert r.status == 200
     assert os.path.exists(ROOT)
+
+
+def test_dumbseek_tutorial_acceptance_through_its_launch_script():
+    """The newest Atila seed's own test: skitai.test_client on the tutorial's skitaid.py."""
+    script = str(ROOT / "examples" / "dumbseek" / "skitaid.py")
+    with test_client(script, args=ONE) as engine:
+        assert engine.get("/").json()["app"] == "Dumb Seek"
+        r = engine.post("/api/tokens", data={"query": "Detective Holmes"})
+        assert r.json()["result"] == ["detective", "holmes"]
+        r = engine.post("/api/documents", data={"document": "Detective Holmes"})
+        assert r.status_code == 201 and r.json()["url"] == "/api/documents/0"
+        r = engine.get("/api/documents", params={"q": "Detective Holmes"})
+        assert r.json()["result"] == ["Detective Holmes"]
+        assert engine.get("/api/documents/0").json()["document"] == "Detective Holmes"
+        engine.post("/api/documents", data={"document": "Detective Monk"})
+        r = engine.get("/api/documents", params={"q": "detective"})
+        assert r.json()["result"] == ["Detective Holmes", "Detective Monk"]
