@@ -305,7 +305,9 @@ class MountTable:
         if kind == "http":
             limit = m.max_body
             if limit > 0:
-                chunked = False
+                # no Content-Length: a chunked HTTP/1.1 body, or HTTP/2 DATA frames
+                chunked = not scope.get("http_version", "1.1").startswith("1") and \
+                    scope.get("method") not in ("GET", "HEAD")
                 for k, v in scope.get("headers", ()):
                     if k == b"content-length":
                         try:
@@ -316,6 +318,8 @@ class MountTable:
                         if n > limit:
                             await _plain(send, 413, b"Request body too large\n")
                             return
+                        chunked = False
+                        break
                     elif k == b"transfer-encoding":
                         chunked = True
                 if chunked:

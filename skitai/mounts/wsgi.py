@@ -596,9 +596,16 @@ class WSGIAdapter:
 
 
 def _has_body(scope: dict) -> bool:
+    """Whether to wait for the first body message before handing off to a thread.
+
+    HTTP/1.x announces a body (Content-Length / Transfer-Encoding); HTTP/2
+    may send DATA without Content-Length, so there only GET/HEAD count as bodiless.
+    """
     for k, v in scope.get("headers", ()):
         if k == b"content-length":
             return v.strip() not in (b"0", b"")
         if k == b"transfer-encoding":
             return True
-    return False
+    if scope.get("http_version", "1.1").startswith("1"):
+        return False
+    return scope.get("method") not in ("GET", "HEAD")

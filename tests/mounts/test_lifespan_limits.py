@@ -158,3 +158,11 @@ def test_ceiling_for_the_server():
     t.add("/", mounts_asgi.echo_body, pref=Pref(max_client_body_size=0))
     t.load(Pref(max_body_size=10, threads=1))
     assert t.max_body_size_ceiling == -1
+
+
+def test_http2_body_without_content_length_is_limited():
+    t = limited_table()
+    r = asyncio.run(acall(t, make_scope("POST", "/small", http_version="2"), body=[b"x" * 80, b"x" * 80]))
+    assert r.status == 413
+    r = asyncio.run(acall(t, make_scope("POST", "/small", http_version="2"), body=[b"x" * 80]))
+    assert r.status == 200 and r.body == b"80"

@@ -275,3 +275,10 @@ def test_threads_adopted_from_the_server_prefs_in_the_scope():
     ext = {"skitai": {"worker_id": 0, "prefs": Prefs(), "early_hints": None}}
     assert call(t, target="/", extensions=ext).body == b"ok"
     assert seen == [True]
+
+
+def test_http2_body_without_content_length_reaches_wsgi_input():
+    t = mounted(mounts_wsgi.read_input, threads=2)
+    scope = make_scope("POST", "/?all", http_version="2")
+    r = asyncio.run(acall(t, scope, body=[b"a" * 1000, b"b" * 1000]))
+    assert json.loads(r.body)["size"] == 2000
