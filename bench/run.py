@@ -50,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--no-setup", action="store_true", help="never create the venvs; missing ones are "
                                                            "reported as not available")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers / load generator with taskset")
+    ap.add_argument("--budget", type=float, default=25.0,
+                    help="minutes; scenarios not started by then are reported as not run (default 25)")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     return ap.parse_args(argv)
 
@@ -63,6 +65,27 @@ def select(args) -> list:
             raise SystemExit(f"--only {args.only}: no such scenario (see --list)")
     # one worker count at a time, so each server set is started once per group
     return sorted(scenarios, key=lambda s: s.workers)
+
+
+def estimate_s(scenarios, settings: Settings, only_rows) -> float:
+    """Rough wall time: measured rounds + warm-up + start-up per row (ws/idle rows are short)."""
+    total = 0.0
+    for sc in scenarios:
+        n = len([r for r in sc.rows if not only_rows or r.id in only_rows])
+        if sc.tool in ("wrk", "h2load"):
+            total += n * (settings.rounds * (max(1, round(settings.duration)) + 0.4) + settings.warmup + 1.5)
+        elif sc.tool == "ws-echo":
+            total += n * (settings.rounds * (settings.ws_round_trips / 40000 + 1) + 2)
+        else:
+            total += n * 4
+    return total
+
+
+def not_run(sc, reason: str, only_rows) -> dict:
+    rows = {r.id: {"label": r.label, "server": r.server, "app": r.app, "status": f"failed: {reason}",
+                   "runs": []} for r in sc.rows if not only_rows or r.id in only_rows}
+    return {"id": sc.id, "title": sc.title, "what": sc.what, "tool": sc.tool, "path": sc.path,
+            "workers": sc.workers, "connections": sc.connections, "rows": rows}
 
 
 def machine_info() -> dict:
@@ -118,10 +141,10 @@ def main(argv=None) -> int:
     started = time.monotonic()
     settings = Settings()
     if args.quick:
-        settings.duration, settings.rounds, settings.ws_round_trips, settings.ws_idle_connections = 2, 1, 4000, 200
+        settings.duration, settings.rounds, settings.ws_round_trips, settings.ws_idle_connections = 2, 1, 20000, 200
     if args.duration:
         settings.duration = args.duration
-        settings.ws_round_trips = max(500, int(settings.ws_round_trips * args.duration / 4))
+        settings.ws_round_trips = max(1000, int(25000 * args.duration))
     if args.rounds:
         settings.rounds = args.rounds
     if args.warmup is not None:
@@ -168,11 +191,15 @@ def main(argv=None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     runner = Runner(ctx, settings)
-    print(f"bench: {len(scenarios)} scenario(s), {settings.rounds} round(s) x {settings.duration:g} s; "
-          f"report -> {output}", flush=True)
+    print(f"bench: {len(scenarios)} scenario(s), {settings.rounds} round(s) x {settings.duration:g} s, "
+          f"estimated {estimate_s(scenarios, settings, only_rows) / 60:.1f} min; report -> {output}", flush=True)
     try:
         current_workers = None
         for sc in scenarios:
+            if time.monotonic() - started > args.budget * 60:
+                results["scenarios"][sc.id] = not_run(sc, f"not run: the {args.budget:g} min budget was used up",
+                                                      only_rows)
+                continue
             if sc.workers != current_workers:
                 runner.stop_servers()  # a fresh set of servers per worker count
                 current_workers = sc.workers

@@ -23,6 +23,17 @@ import psutil
 RUNNING: list[Instance] = []
 
 
+def _die_with_runner() -> None:
+    """In the child before exec: get SIGKILL if the bench itself is killed (Linux), so a
+    ``kill -9`` of the runner does not leave a server master behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -68,7 +79,8 @@ class Instance:
         try:
             self.proc = subprocess.Popen(
                 self.launch.argv, cwd=self.launch.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_runner)
         except OSError as e:
             self._log.close()
             raise StartFailed(f"cannot execute {self.launch.argv[0]}: {e}") from None

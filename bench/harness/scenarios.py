@@ -35,6 +35,8 @@ class Scenario:
 
 
 SKITAI = Row("skitai", "Skitai (plain ASGI app)", "skitai", "asgi")
+SKITAI_NOMETRICS = Row("skitai-nometrics", "Skitai, `--metrics off` (for reference)", "skitai", "asgi",
+                       "nometrics")
 UVICORN = Row("uvicorn", "uvicorn (plain ASGI app; httptools, uvloop)", "uvicorn", "asgi")
 UV_STARLETTE = Row("uvicorn-starlette", "uvicorn + starlette (httptools, uvloop)", "uvicorn", "starlette")
 GRANIAN = Row("granian-asgi", "granian ASGI (plain ASGI app, uvloop)", "granian-asgi", "asgi")
@@ -65,7 +67,8 @@ def all_scenarios() -> list[Scenario]:
             f"hello-asgi-w{w}", f"Plain-text hello, ASGI, {w} worker(s)",
             "GET /hello -> 13-byte text/plain from the same plain ASGI app on every ASGI server; "
             "nginx answers with `return 200` as a ceiling.",
-            "/hello", w, [SKITAI, UVICORN, UV_STARLETTE, GRANIAN, HYPERCORN, NGINX], b"Hello, World!"))
+            "/hello", w, [SKITAI, *([SKITAI_NOMETRICS] if w == 1 else []), UVICORN, UV_STARLETTE, GRANIAN,
+                          HYPERCORN, NGINX], b"Hello, World!"))
         out.append(_wrk(
             f"hello-wsgi-w{w}", f"Plain-text hello, WSGI (Flask), {w} worker(s)",
             "GET /hello on the same Flask app under each WSGI server.",

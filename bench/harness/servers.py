@@ -75,7 +75,7 @@ def build(server: str, app: str, port: int, workers: int, ctx: Ctx, variant: str
     env = _app_env(app, ctx)
     host = "127.0.0.1"
     if server == "skitai":
-        launch = _skitai(app, port, workers, ctx)
+        launch = _skitai(app, port, workers, ctx, variant)
     elif server == "uvicorn":
         _need(app, ("asgi", "starlette", "starlette200", "starlette-static"), server)
         argv = [_peer_bin(ctx, "uvicorn"), module, "--host", host, "--port", str(port),
@@ -122,7 +122,7 @@ def build(server: str, app: str, port: int, workers: int, ctx: Ctx, variant: str
     return launch
 
 
-def _skitai(app: str, port: int, workers: int, ctx: Ctx) -> Launch:
+def _skitai(app: str, port: int, workers: int, ctx: Ctx, variant: str = "") -> Launch:
     """The project's engine through its CLI (``skitai serve APP --workers N --port P``).
 
     Everything else stays at Skitai's defaults except the access log, which is
@@ -138,6 +138,8 @@ def _skitai(app: str, port: int, workers: int, ctx: Ctx) -> Launch:
     what = ["--mounts", f"/static={ctx.static_dir}"] if app == "static" else [module]
     argv = [ctx.project_python, "-m", "skitai", "serve", *what, "--port", str(port),
             "--workers", str(workers), "--log-off", "/"]
+    if variant == "nometrics":
+        argv += ["--metrics", "off"]
     return Launch(argv, env, str(APPS), ready)
 
 
