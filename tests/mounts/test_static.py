@@ -207,3 +207,12 @@ def test_static_at_root_with_encoded_dots(site):
     t = table(site, point="/")
     assert call(t, target="/%2e%2e/secret.txt").status == 404
     assert call(t, target="/style.css").status == 200
+
+
+def test_encoded_file_names(site):
+    (site / "my file.txt").write_text("spaced")
+    (site / "caf\u00e9.txt").write_text("accent")
+    t = table(site)
+    assert call(t, target="/static/my%20file.txt").body == b"spaced"
+    assert call(t, target="/static/caf%C3%A9.txt").body == b"accent"
+    assert call(t, target="/static/%252e%252e/secret.txt").status == 404   # double-encoded: a name, not ..
