@@ -27,6 +27,8 @@ import base64
 import binascii
 import logging
 import os
+import socket
+import struct
 from collections import deque
 from http import HTTPStatus
 from time import perf_counter
@@ -49,6 +51,7 @@ BODY_HIGH_WATER = 256 * 1024     # buffered request body before we stop reading
 PIPELINE_MAX = 16                # queued pipelined requests before we stop reading
 SENDFILE_CHUNK = 1 << 20
 READ_CHUNK = 256 * 1024
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 STATUS_LINES = {
     s.value: b"HTTP/1.1 %d %s\r\n" % (s.value, s.phrase.encode("ascii")) for s in HTTPStatus
@@ -501,7 +504,15 @@ class H1Protocol(asyncio.Protocol):
         if self.closed:
             return
         if self.write_deadline is not None and self.loop.time() >= self.write_deadline:
-            self.transport.abort()  # the client stopped reading: do not wait to flush
+            # the client stopped reading: reset (linger 0) so neither we nor the
+            # kernel keep the unsent response around
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                except OSError:
+                    pass
+            self.transport.abort()
         else:
             self.transport.close()
 
@@ -644,11 +655,9 @@ class H1Protocol(asyncio.Protocol):
                 self.reject(431, "request header block too large")
 
     def eof_received(self):
-        # a half-closed client gets its pending responses, then the connection closes
-        self.stopped = True
-        if self.cycle is None and not self.pipeline:
-            return False  # transport closes itself
-        return True
+        # A client that half-closes is treated as gone (as browsers and proxies
+        # mean it): the app sees http.disconnect instead of waiting forever.
+        return False
 
     # -- parser callbacks -------------------------------------------------------
     def on_message_begin(self) -> None:

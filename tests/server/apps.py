@@ -59,7 +59,7 @@ async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": status, "headers": hdrs})
         await send({"type": "http.response.body", "body": body})
 
-    if path == "/scope":
+    if path.startswith("/scope"):
         body, _ = await _read_body(receive)
         s = {k: v for k, v in scope.items() if k not in ("extensions", "state")}
         s["headers"] = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]]
