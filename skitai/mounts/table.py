@@ -79,7 +79,7 @@ class Mount:
         what = self.target if self.kind == STATIC else (self.spec if isinstance(self.spec, str) else
                                                        type(self.spec).__name__)
         kind = self.kind or "not loaded"
-        limit = f" max_body={self.max_body}" if self.max_body else ""
+        limit = f" max_body={self.max_body}" if self.max_body and self.kind != STATIC else ""
         return f"{self.prefix or '/'}{host} -> {kind} {what}{limit}"
 
 
@@ -120,6 +120,8 @@ class MountTable:
         """
         if isinstance(app_name, str) is False and pref is None and app_name is not None:
             pref, app_name = app_name, "app"  # skitai.mount('/', module, pref)
+        if isinstance(spec, str) and spec.startswith("@"):
+            raise MountError(point, f"reverse proxy to alias {spec!r} is not supported yet")
         module = spec[0] if isinstance(spec, tuple) and spec and isinstance(spec[0], types.ModuleType) else spec
         if isinstance(module, types.ModuleType) and callable(getattr(module, "__config__", None)):
             pref = run_config_hook(module, pref)  # may itself call skitai.mount(...)

@@ -123,9 +123,16 @@ def test_static_directory_relative_to_cwd():
 
 def test_alias_is_not_supported_yet():
     t = MountTable()
-    t.add("/members", "@members")
     with pytest.raises(MountError, match=r"'/members'.*not supported yet"):
-        t.load()
+        t.add("/members", "@members")     # at mount time, in the script's own line
+    with pytest.raises(MountError, match=r"'/m'.*not supported yet"):
+        from skitai.mounts.loader import load_spec
+        load_spec("/m", "@other")
+
+
+def test_bad_mount_point():
+    with pytest.raises(MountError, match="must be a path"):
+        MountTable().add("v1", mounts_wsgi.writer)
 
 
 def test_errors_name_the_mount():
