@@ -148,3 +148,31 @@ async def app(scope, receive, send):
         await send({"type": "http.response.body", "body": b""})
     else:
         await respond(body=b"ok " + path.encode("utf-8", "replace"))
+
+
+async def failing_startup(scope, receive, send):
+    """Lifespan startup fails: the worker must exit 5."""
+    if scope["type"] == "lifespan":
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.failed", "message": "database unreachable"})
+        return
+    await hello(scope, receive, send)
+
+
+SHUTDOWN_MARK = os.path.join(tempfile.gettempdir(), "skitai-h1-shutdown-{pid}")
+
+
+async def lifespan_marks(scope, receive, send):
+    """Writes a file when its lifespan shutdown runs (the drain test checks it)."""
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                with open(SHUTDOWN_MARK.format(pid=os.getpid()), "w") as f:
+                    f.write("shutdown")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await app(scope, receive, send)
