@@ -50,6 +50,15 @@ async def app(scope, receive, send):
                     pass
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["type"] == "websocket":
+        msg = await receive()
+        assert msg["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        msg = await receive()
+        if msg["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": f"{scope['gtxnid']} {msg.get('text')}"})
+        await send({"type": "websocket.close", "code": 1000})
+        return
     path = scope["path"]
     qs = scope["query_string"].decode()
 
