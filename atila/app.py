@@ -182,22 +182,29 @@ class Atila:
         ws = getattr(func, "__atila_websocket__", None)
         if ws is not None:
             from . import websocket as _ws
-            _ws.register(self, func, ws[0], ws[1], ws[2], ws[3], full)
+            _ws.register(self, func, ws[0], ws[1], ws[2], ws[3], full, *ws[4:])
         return route
 
     def websocket(self, spec: int, timeout: int = 60, onopen: Callable | None = None,
-                  onclose: Callable | None = None) -> Callable[[Callable], Callable]:
+                  onclose: Callable | None = None, encoding: str | None = None) -> Callable[[Callable], Callable]:
         """``@app.websocket(skitai.WS_CHANNEL, 60, onopen, onclose)`` under ``@app.route``."""
         def decorator(func: Callable) -> Callable:
             routes = self._by_func.get(func)
             if routes:
                 from . import websocket as _ws
                 for r in routes:
-                    _ws.register(self, func, spec, timeout, onopen, onclose, r.rule)
+                    _ws.register(self, func, spec, timeout, onopen, onclose, r.rule, encoding)
             else:
-                func.__atila_websocket__ = (spec, timeout, onopen, onclose)  # type: ignore[attr-defined]
+                func.__atila_websocket__ = (spec, timeout, onopen, onclose, encoding)  # type: ignore[attr-defined]
             return func
         return decorator
+
+    websocket_config = websocket  # the 0.26 name
+
+    def websocket_send(self, client_id: int, message: Any) -> bool:
+        """Push ``message`` to the websocket ``client_id`` of this worker (any thread)."""
+        from . import websocket as _ws
+        return _ws.send_to(client_id, message)
 
     def inspect(self, scope: Any = None, required: list[str] | None = None, *args: Any,
                 **rules: Any) -> Callable[[Callable], Callable]:
