@@ -54,6 +54,7 @@ LOAD_GIVEUP = 3         # exit-5s before first readiness -> give up
 CRITICAL_GRACE = 3.0    # s: SIGTERM -> SIGKILL for a worker over the CPU critical point
 READY_FALLBACK = 10.0   # s: a worker alive this long without reporting ready counts as ready
 STOP_SLACK = 2.0        # s: added to shutdown_timeout before leftovers get SIGKILL
+RELOADER_PERIOD = 1.0   # s: use_reloader polls the workers' source files this often
 
 _EXIT_REASON = {EXIT_MAX_REQUESTS: "max_requests", EXIT_MEMORY: "memory"}
 
@@ -139,6 +140,7 @@ class Worker:
     retiring: str | None = None      # why the master asked it to leave
     kill_at: float | None = None     # SIGKILL deadline once retiring
     reload_of: int | None = None     # pid this worker replaces in a rolling reload
+    report: bytes = b""              # what came through the ready pipe (use_reloader: files)
 
 
 class Master:
@@ -171,6 +173,9 @@ class Master:
         self.reload_queue: list[int] = []
         self.reload_current: int | None = None
         self._reloading = False
+        self.use_reloader = bool(_pref(prefs, "use_reloader", False))
+        self.watched: dict[str, float | None] = {}   # source file -> mtime (use_reloader)
+        self._next_watch = 0.0
         self._signals: list[int] = []
         self._wake_r = self._wake_w = -1
         self._old_handlers: dict[int, object] = {}
@@ -254,6 +259,7 @@ class Master:
                              pid=w.pid, reason=v.reason, detail=v.detail)
                     grace = CRITICAL_GRACE if v.reason == "critical_point" else self.shutdown_timeout
                     self.replace(w, v.reason, grace)
+            self._check_sources(now)
             self._advance_reload()
 
     def _timeout(self) -> float:
@@ -268,6 +274,8 @@ class Master:
                 t = min(t, w.started + READY_FALLBACK - now)
         if self.stop_deadline is not None:
             t = min(t, self.stop_deadline - now)
+        if self.use_reloader:
+            t = min(t, self._next_watch - now)
         ct = self.critical.timeout(now)
         if ct is not None:
             t = min(t, ct)
@@ -310,7 +318,7 @@ class Master:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            notify._set_fd(ready_w)
+            notify._set_fd(ready_w, report_files=self.use_reloader)
             proctitle.set_title(self.name, f"worker #{worker_id}")
             result = self.worker_fn(self.prefs, self.sockets, self.table, worker_id)
             rc = int(result or 0)
@@ -508,20 +516,29 @@ class Master:
 
     # ------------------------------------------------------------- ready
     def _read_ready(self, w: Worker) -> None:
-        try:
-            data = os.read(w.ready_fd, 16)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
+        """Drain the ready pipe: the first byte means ready, EOF closes it."""
+        eof = False
+        while True:
+            try:
+                data = os.read(w.ready_fd, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                eof = True
+                break
+            w.report += data
+        if w.report and not w.ready:
             self._mark_ready(w)
-        # the worker closes its end right after the byte: EOF either way
-        try:
-            os.close(w.ready_fd)
-        except OSError:
-            pass
-        w.ready_fd = None
+        if eof:
+            try:
+                os.close(w.ready_fd)
+            except OSError:
+                pass
+            w.ready_fd = None
+            if self.use_reloader and len(w.report) > 1:
+                self._watch(w.report[1:].decode("utf-8", "surrogateescape").split("\n"))
 
     def _mark_ready(self, w: Worker, fallback: bool = False) -> None:
         if w.ready:
@@ -577,6 +594,29 @@ class Master:
             self._reloading = False
             self.log("rolling reload finished")
 
+    # ------------------------------------------------------- use_reloader
+    def _watch(self, files: list[str]) -> None:
+        for f in files:
+            if f and f not in self.watched:
+                self.watched[f] = _mtime(f)
+
+    def _check_sources(self, now: float) -> None:
+        """use_reloader: a changed source file starts a rolling reload (like SIGHUP)."""
+        if not self.use_reloader or now < self._next_watch:
+            return
+        self._next_watch = now + RELOADER_PERIOD
+        changed = []
+        for f, old in self.watched.items():
+            m = _mtime(f)
+            if m != old:
+                self.watched[f] = m
+                changed.append(f)
+        if changed and not self.stopping:
+            more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
+            self.log(f"source changed: {changed[0]}{more}; rolling reload of workers")
+            self.reload_queue = list(range(self.nworkers))
+            self._reloading = True
+
     # --------------------------------------------------------- pidfile
     def _write_pidfile(self) -> None:
         if not self.pidfile:
@@ -592,6 +632,13 @@ class Master:
 
     def _strike(self, worker_id: int, count: int) -> None:
         _metric("critical_strike", worker_id, count)
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 def _sockname(s) -> str:

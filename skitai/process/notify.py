@@ -6,18 +6,43 @@ loaded and it is accepting connections; the master waits for that byte before
 it drains the old worker in a rolling SIGHUP reload, and uses it to tell "the
 app failed to load at first start" from "a running worker crashed".
 Calling it outside a master-forked worker is a harmless no-op.
+
+With ``use_reloader`` on, the byte is followed by the source files the worker
+has imported (one path per line, standard library and installed packages
+left out): the master never imports the apps itself, so this is how it learns
+which files to watch.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import sysconfig
 
 _fd: int | None = None
+_report_files = False
 
 
-def _set_fd(fd: int | None) -> None:
-    global _fd
+def _set_fd(fd: int | None, report_files: bool = False) -> None:
+    global _fd, _report_files
     _fd = fd
+    _report_files = report_files
+
+
+def module_files() -> list[str]:
+    """Source files of the imported modules that are not stdlib or installed packages."""
+    paths = sysconfig.get_paths()
+    skip = tuple(os.path.abspath(paths[k]) + os.sep
+                 for k in ("stdlib", "platstdlib", "purelib", "platlib") if paths.get(k))
+    out = set()
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if not f or not f.endswith(".py"):
+            continue
+        f = os.path.abspath(f)
+        if not f.startswith(skip):
+            out.add(f)
+    return sorted(out)
 
 
 def ready() -> None:
@@ -27,7 +52,13 @@ def ready() -> None:
     if fd is None:
         return
     try:
-        os.write(fd, b"R")
+        data = b"R"
+        if _report_files:
+            data += "\n".join(module_files()).encode("utf-8", "surrogateescape")
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
     except OSError:
         pass
     finally:

@@ -63,3 +63,4 @@ def test_a_dead_process_is_dropped_quietly():
     p.wait()
     assert cp.sample() == []
     assert cp.sample() == []
+
