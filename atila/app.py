@@ -29,6 +29,7 @@ from .routing import Route, Router, build_path, encode_query
 logger = logging.getLogger("atila")
 
 _REQUIRED: Any = object()
+_EMPTY: dict = {}
 _BODYLESS = frozenset(("GET", "HEAD", "OPTIONS"))
 _NO_BODY_STATUS = frozenset((204, 304))
 _DEFAULT_METHODS = frozenset(("GET",))
@@ -120,6 +121,7 @@ class Atila:
         self._default_error_handler: Callable | None = None
         self._app_hooks: dict[str, list[Callable]] = {}
         self._json = JSONEncoderFactory()
+        self._enc_cache: tuple | None = None
         self._executor: ThreadPool | None = None
         self._nthreads: int | None = None
         self._trusted_cache: tuple[Any, list] | None = None
@@ -620,7 +622,13 @@ class Atila:
 
     def _encoder(self):
         cfg = self.config
-        return self._json.get(cfg.get("JSON_ENCODER") or "utcoffset", bool(cfg.get("PRETTY_JSON")))
+        key = (cfg.get("JSON_ENCODER") or "utcoffset", bool(cfg.get("PRETTY_JSON")))
+        cached = self._enc_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        enc = self._json.get(*key)
+        self._enc_cache = (key, enc)
+        return enc
 
     # ------------------------------------------------------------------
     # ASGI
@@ -795,6 +803,29 @@ class Atila:
             if request.scope.get("query_string") and request.URL:
                 raise _arg_error("undeclared", sorted(request.URL))
             return {}
+        if not plan.var_kw and not plan.specs and not request._body:
+            # the common GET: path parameters, then the query string, then defaults
+            path_params = request.PARAMS
+            url = request.URL if request.scope.get("query_string") else _EMPTY
+            kwargs = {}
+            missing = None
+            for name, default in plan.params:
+                if name in path_params:
+                    kwargs[name] = path_params[name]
+                elif name in url:
+                    kwargs[name] = url[name]
+                elif default is _REQUIRED:
+                    if missing is None:
+                        missing = []
+                    missing.append(name)
+            if missing:
+                raise _arg_error("missing", missing)
+            if url:
+                names = plan.names
+                extra = [k for k in url if k not in names]
+                if extra:
+                    raise _arg_error("undeclared", extra)
+            return kwargs
         args = request.ARGS
         for spec in plan.specs:
             scope = spec.scope
