@@ -58,6 +58,24 @@ from .proto import (
 
 log = logging.getLogger("skitai.server.h2")
 
+
+class _NoDebug:
+    """hpack logs every header at DEBUG through ``logging`` (~20 calls a request)."""
+
+    def debug(self, *args, **kwargs) -> None:
+        pass
+
+    def __getattr__(self, name):
+        return getattr(logging.getLogger("hpack.hpack"), name)
+
+
+try:
+    import hpack.hpack as _hpack_mod
+    if not logging.getLogger("hpack.hpack").isEnabledFor(logging.DEBUG):
+        _hpack_mod.log = _NoDebug()
+except Exception:  # pragma: no cover - hpack layout changed: keep its logging
+    pass
+
 CONTROL_FRAME_LIMIT = 200  # per second
 RESET_WINDOW = 10.0
 READ_CHUNK = 256 * 1024
