@@ -922,7 +922,7 @@ class Atila:
             detail = f"{type(exc).__name__}: {exc}" if self.debug else "the server log has the details"
             logger.error("%s %s failed (gtxnid %s)", request.method, request.uri, request.gtxnid,
                          exc_info=(type(exc), exc, exc.__traceback__))
-        if self.debug and (status >= 500 or not isinstance(exc, HttpError) or exc.__cause__):
+        if self.debug and exc.__traceback__ is not None:
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         error: dict[str, Any] = {"code": status, "message": reason, "detail": detail}
         if isinstance(exc, HttpError) and exc.errno is not None:

@@ -26,7 +26,8 @@ class AppContext:
 
     @property
     def numthreads(self) -> int:
-        return self.app.threads
+        app = self.app
+        return app._nthreads if app._nthreads is not None else (app.threads if app.threads is not None else 4)
 
     HttpError = HttpError
     Error = HttpError
@@ -119,4 +120,5 @@ class Context:
 
     @property
     def numthreads(self) -> int:
-        return self.app.threads
+        app = self.app
+        return app._nthreads if app._nthreads is not None else (app.threads if app.threads is not None else 4)

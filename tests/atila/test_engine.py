@@ -53,6 +53,7 @@ def test_package_app_through_the_engine(tmp_path):
         d = engine.get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"}).json()
         assert d["remote"] == "203.0.113.7"  # 127.0.0.1 is a trusted proxy by default
         assert d["gtxnid"].startswith("GTID-") and d["thread"].startswith("atila-")
+        assert d["numthreads"] == 2  # the pool is sized by the engine's threads preference
         raw = raw_request(port, b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         head, _, body_raw = raw.partition(b"\r\n\r\n")
         assert b"transfer-encoding: chunked" in head.lower()

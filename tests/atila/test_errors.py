@@ -100,3 +100,12 @@ def test_error_handlers():
         assert r.headers["content-type"].startswith("text/html")
         r = c.post("/boom")
         assert r.status_code == 405 and r.text.startswith("<h1>405")
+
+
+def test_debug_traceback_for_raised_http_errors_only_in_debug():
+    with Client(make_app(debug=True)) as c:
+        body = c.get("/missing/a").json()
+        assert body["code"] == 404 and any("HttpError" in line for line in body["traceback"])
+        assert "traceback" not in c.get("/no/route").json()  # nothing was raised: no traceback
+    with Client(make_app()) as c:
+        assert "traceback" not in c.get("/missing/a").json()

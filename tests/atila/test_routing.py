@@ -271,3 +271,17 @@ def test_200_routes_lookup_is_not_linear():
         before = router.match_attempts
         assert c.get("/r999/1").status_code == 404
         assert router.match_attempts - before == 0
+
+
+def test_enable_namespace_false_uses_function_names():
+    app = Atila("nons", enable_namespace=False)
+
+    def mount_sub(context, app):
+        @app.route("/x")
+        def x(context):
+            return context.urlfor("x")
+
+    app.mount("/sub", make_module("nons.sub", mount_sub))
+    with Client(app) as c:
+        assert c.get("/sub/x").text == "/sub/x"
+    assert "x" in app._names and "sub.x" not in app._names

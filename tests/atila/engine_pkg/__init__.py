@@ -46,7 +46,7 @@ def __mount__(context, app):
     @app.route("/whoami")
     def whoami(context):
         return {"remote": context.request.get_remote_addr(), "gtxnid": context.request.gtxnid,
-                "thread": threading.current_thread().name}
+                "thread": threading.current_thread().name, "numthreads": context.numthreads}
 
 
 def __umounted__(context, app):
