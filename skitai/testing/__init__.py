@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AsgiClient", "HttpClient", "Response", "ServerError", "TestClient", "test_client"]
+__all__ = ["AsgiClient", "HttpClient", "Response", "ServerError", "TestClient", "WebSocketDisconnect",
+           "WebSocketSession", "test_client"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,10 +19,10 @@ def __getattr__(name: str) -> Any:
         from . import server
 
         return getattr(server, name)
-    if name == "AsgiClient":
-        from .asgi import AsgiClient
+    if name in ("AsgiClient", "WebSocketDisconnect", "WebSocketSession"):
+        from . import asgi
 
-        return AsgiClient
+        return getattr(asgi, name)
     if name in ("HttpClient", "Response"):
         from . import client
 

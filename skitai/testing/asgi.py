@@ -189,6 +189,41 @@ class AsgiClient(BaseClient):
         }
         return self._run(self._call(scope, body, url), timeout)
 
+    def websocket_connect(self, path: str, subprotocols: list[str] | None = None,
+                          headers: dict[str, str] | None = None, timeout: float | None = None) -> WebSocketSession:
+        """Open a WebSocket to the app in-process; use as a context manager."""
+        self.startup()
+        url = self.url_for(path)
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or "testserver"
+        hdrs = [(b"host", host.encode()), (b"connection", b"upgrade"), (b"upgrade", b"websocket"),
+                (b"sec-websocket-version", b"13")]
+        for k, v in {**self.headers, **(headers or {})}.items():
+            hdrs.append((k.lower().encode("latin-1"), str(v).encode("latin-1")))
+        if subprotocols:
+            hdrs.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "path": urllib.parse.unquote(parts.path or "/"),
+            "raw_path": (parts.path or "/").encode("latin-1"),
+            "query_string": parts.query.encode("latin-1"),
+            "root_path": self.root_path,
+            "headers": hdrs,
+            "client": self.client,
+            "server": (host, parts.port or 80),
+            "subprotocols": list(subprotocols or []),
+            "extensions": {"skitai": self._extensions()["skitai"]},
+            "state": dict(self.state),
+            "gtxnid": f"GTID-T-C1-R{next(self._serial)}",
+            "ltxnid": "1000",
+        }
+        session = WebSocketSession(self, scope, timeout or self.timeout)
+        self._run(session._open(), session.timeout + 5)
+        return session
+
     async def _call(self, scope: dict[str, Any], body: bytes, url: str) -> Response:
         done = asyncio.Event()
         sent_request = False
@@ -247,6 +282,131 @@ class AsgiClient(BaseClient):
             raise RuntimeError("the app returned without sending a response")
         content = b"" if scope["method"] == "HEAD" else b"".join(chunks)
         return Response(status, headers, content, url, method=scope["method"])
+
+
+class WebSocketDisconnect(Exception):
+    """The app closed the WebSocket (or refused the handshake); ``code`` is the close code."""
+
+    def __init__(self, code: int = 1000, reason: str = ""):
+        super().__init__(f"websocket closed with code {code} {reason}".strip())
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketSession:
+    """One in-process WebSocket conversation with the app (``AsgiClient.websocket_connect``)."""
+
+    def __init__(self, client: AsgiClient, scope: dict[str, Any], timeout: float):
+        self.client = client
+        self.scope = scope
+        self.timeout = timeout
+        self.accepted_subprotocol: str | None = None
+        self.accept_headers: list[tuple[str, str]] = []
+        self._to_app: asyncio.Queue | None = None
+        self._from_app: asyncio.Queue | None = None
+        self._task: asyncio.Future | None = None
+        self.closed = False
+
+    def _run(self, coro):
+        return self.client._run(coro, self.timeout + 5)
+
+    async def _open(self) -> None:
+        self._to_app = asyncio.Queue()
+        self._from_app = asyncio.Queue()
+
+        async def receive():
+            return await self._to_app.get()
+
+        async def send(message):
+            await self._from_app.put(message)
+
+        async def main():
+            try:
+                await self.client.app(self.scope, receive, send)
+            except BaseException as exc:
+                await self._from_app.put({"type": "_error", "error": exc})
+                return
+            await self._from_app.put({"type": "_returned"})
+
+        self._task = asyncio.ensure_future(main())
+        await self._to_app.put({"type": "websocket.connect"})
+        message = await self._next()
+        if message["type"] == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.accept_headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                                   for k, v in message.get("headers", [])]
+            return
+        self.closed = True
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        raise WebSocketDisconnect(1006, f"handshake refused ({message['type']})")
+
+    async def _next(self) -> dict[str, Any]:
+        message = await asyncio.wait_for(self._from_app.get(), self.timeout)
+        if message["type"] == "_error":
+            raise message["error"]
+        if message["type"] == "_returned":
+            self.closed = True
+            raise WebSocketDisconnect(1006, "the app returned without closing")
+        return message
+
+    def send_text(self, text: str) -> None:
+        self._run(self._to_app.put({"type": "websocket.receive", "text": text}))
+
+    def send_bytes(self, data: bytes) -> None:
+        self._run(self._to_app.put({"type": "websocket.receive", "bytes": data}))
+
+    def send_json(self, obj: Any) -> None:
+        import json
+
+        self.send_text(json.dumps(obj))
+
+    def receive(self) -> dict[str, Any]:
+        """The next ``websocket.send`` message; raises WebSocketDisconnect when the app closes."""
+        message = self._run(self._next())
+        if message["type"] == "websocket.close":
+            self.closed = True
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        return message
+
+    def receive_text(self) -> str:
+        message = self.receive()
+        if message.get("text") is None:
+            raise TypeError("expected a text message, got bytes")
+        return message["text"]
+
+    def receive_bytes(self) -> bytes:
+        message = self.receive()
+        if message.get("bytes") is None:
+            raise TypeError("expected a binary message, got text")
+        return message["bytes"]
+
+    def receive_json(self) -> Any:
+        import json
+
+        return json.loads(self.receive_text())
+
+    def close(self, code: int = 1000) -> None:
+        if self._task is None:
+            return
+        if not self.closed:
+            self.closed = True
+            self._run(self._to_app.put({"type": "websocket.disconnect", "code": code}))
+        task, self._task = self._task, None
+
+        async def finish():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.timeout)
+            except TimeoutError:
+                task.cancel()
+
+        self._run(finish())
+
+    def __enter__(self) -> WebSocketSession:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def _read_zerocopy(message: dict[str, Any]) -> bytes:

@@ -121,3 +121,27 @@ def test_usable_without_with_block():
         assert c.get("/json").status_code == 200
     finally:
         c.close()
+
+
+def test_websocket_in_process():
+    from skitai.testing import WebSocketDisconnect
+
+    tinyapp.EVENTS.clear()
+    with AsgiClient(tinyapp.app) as c:
+        with c.websocket_connect("/ws", subprotocols=["chat"]) as ws:
+            assert ws.accepted_subprotocol == "chat"
+            ws.send_text("hi")
+            assert ws.receive_text() == "echo:hi"
+            ws.send_bytes(b"abc")
+            assert ws.receive_bytes() == b"cba"
+            ws.send_json({"a": 1})
+            assert ws.receive_text() == 'echo:{"a": 1}'
+        assert "ws-disconnect 1000" in tinyapp.EVENTS
+        with c.websocket_connect("/ws") as ws:
+            ws.send_text("bye")
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive_text()
+            assert info.value.code == 4000
+        with pytest.raises(WebSocketDisconnect) as info:
+            c.websocket_connect("/ws/refuse")
+        assert info.value.code == 4403

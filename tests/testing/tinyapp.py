@@ -40,6 +40,9 @@ async def app(scope, receive, send):
                 EVENTS.append("shutdown")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["type"] == "websocket":
+        await _websocket(scope, receive, send)
+        return
     assert scope["type"] == "http"
     path = scope["path"]
     headers = {k.decode(): v.decode() for k, v in scope["headers"]}
@@ -85,3 +88,26 @@ async def failing_startup_app(scope, receive, send):
         await receive()
         await send({"type": "lifespan.startup.failed", "message": "no database"})
         return
+
+
+async def _websocket(scope, receive, send):
+    """/ws echoes ("bye" closes with 4000); /ws/refuse refuses the handshake."""
+    m = await receive()
+    assert m["type"] == "websocket.connect"
+    if scope["path"] == "/ws/refuse":
+        await send({"type": "websocket.close", "code": 4403})
+        return
+    proto = scope["subprotocols"][0] if scope["subprotocols"] else None
+    await send({"type": "websocket.accept", "subprotocol": proto})
+    while True:
+        m = await receive()
+        if m["type"] == "websocket.disconnect":
+            EVENTS.append(f"ws-disconnect {m.get('code')}")
+            return
+        if m.get("text") == "bye":
+            await send({"type": "websocket.close", "code": 4000})
+            return
+        if m.get("text") is not None:
+            await send({"type": "websocket.send", "text": "echo:" + m["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": m["bytes"][::-1]})
