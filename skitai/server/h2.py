@@ -458,7 +458,8 @@ class H2Protocol(asyncio.Protocol):
         self.control = 0
         self.control_window_start = self.loop.time()
         self.busy = False
-        self.deadline = None
+        self.deadline = None  # loop time after which an idle connection is closed (ctx.tick)
+        self.keep_alive = float(getattr(ctx, "keep_alive", None) or pref(prefs, "keep_alive", 30.0))
         self.date_header = None
         if hasattr(ctx, "date_headers"):
             self.date_header = self._date_header
@@ -499,6 +500,7 @@ class H2Protocol(asyncio.Protocol):
             conns = getattr(self.ctx, "connections", None)
             if conns is not None:
                 conns.add(self)
+        self.deadline = self.loop.time() + self.keep_alive
         try:
             transport.set_write_buffer_limits(high=256 * 1024)
         except Exception:
@@ -787,6 +789,7 @@ class H2Protocol(asyncio.Protocol):
 
     def _start(self, s: _Stream) -> None:
         self.busy = True
+        self.deadline = None
         if s.ws is not None:
             s.task = s.ws.start()
             s.task.add_done_callback(lambda _t, s=s: self._stream_done(s))
@@ -859,6 +862,7 @@ class H2Protocol(asyncio.Protocol):
                 self.ctx.requests_served = served + 1
         if not self.streams:
             self.busy = False
+            self.deadline = self.loop.time() + self.keep_alive
             if self.draining:
                 self._finish_drain()
 
@@ -894,8 +898,12 @@ class H2Protocol(asyncio.Protocol):
         self.flush()
         self.close()
 
-    def on_timeout(self) -> None:  # deadline sweep of the worker context (unused)
-        pass
+    def on_timeout(self) -> None:
+        """No stream for ``keep_alive`` seconds: GOAWAY and close (swept by ctx.tick)."""
+        self.deadline = None
+        if not self.streams and not self.lost:
+            self.draining = True
+            self._finish_drain()
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

@@ -50,10 +50,12 @@ async def app(scope, receive, send):
                     "headers": [(b"content-length", str(n).encode())]})
         chunk = b"x" * 65536
         sent = 0
+        STATS["big_sent"] = 0
         while sent < n:
             k = min(len(chunk), n - sent)
             await send({"type": "http.response.body", "body": chunk[:k], "more_body": True})
             sent += k
+            STATS["big_sent"] = sent
         await send({"type": "http.response.body", "body": b""})
         return
     if path == "/slow":
@@ -76,6 +78,8 @@ async def app(scope, receive, send):
                     "headers": [(b"content-length", str(256 * 1024).encode())]})
         await send({"type": "http.response.pathsend", "path": _FILE})
         return
+    if path == "/progress":
+        return await _respond(send, 200, str(STATS.get("big_sent")).encode())
     if path == "/lastclose":
         return await _respond(send, 200, str(STATS.get("last_close")).encode())
     if path == "/boom":
@@ -89,6 +93,11 @@ async def ws_app(scope, receive, send):
     assert m["type"] == "websocket.connect"
     if path == "/ws/deny":
         await send({"type": "websocket.close"})
+        return
+    if path == "/ws/http-deny":
+        await send({"type": "websocket.http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")]})
+        await send({"type": "websocket.http.response.body", "body": b"no token"})
         return
     if path == "/ws/boom":
         raise RuntimeError("boom before accept")

@@ -165,3 +165,41 @@ def test_h2load(tls, certs):
         assert "3000 succeeded, 0 failed" in out, out
         if tls:
             assert "Application protocol: h2" in out, out
+
+
+def test_response_waits_for_the_peers_window_instead_of_buffering(h2server):
+    # a client that never sends WINDOW_UPDATE: the app's send() must block after
+    # about one window (65535) + one chunk, not push 50 MB into memory
+    cl = RawH2(h2server.port)
+    cl.conn.local_settings.initial_window_size = 65535
+    cl.request("/big?n=50000000")
+    time.sleep(1.0)
+    cl.sock.settimeout(0.2)
+    got = 0
+    try:
+        while True:  # read bytes but do not acknowledge them
+            b = cl.sock.recv(1 << 20)
+            if not b:
+                break
+            got += len(b)
+    except OSError:
+        pass
+    assert 65535 <= got < 65535 + 4096  # one window of DATA (+ frame headers, settings)
+    with httpx.Client(http1=False, http2=True) as c:
+        sent = int(c.get(h2server.url + "/progress").text)
+    # the first 64 KiB chunk is still waiting for the last byte of window
+    assert sent <= 65535 + 2 * 65536, f"app pushed {sent} bytes past the window"
+    cl.close()
+
+
+def test_idle_h2_connection_is_closed_after_keep_alive():
+    from tests.h2.fixtures import start_harness
+    with start_harness(prefs=["keep_alive=1"]) as srv:
+        cl = RawH2(srv.port)
+        sid = cl.request("/")
+        assert cl.response(sid)[0] == 200
+        t0 = time.monotonic()
+        cl.pump(lambda c: c.goaway() is not None or c.closed, timeout=5)
+        assert cl.goaway() is not None and cl.goaway().error_code == 0
+        assert time.monotonic() - t0 < 4
+        cl.close()

@@ -228,3 +228,14 @@ def test_client_close_code_reaches_the_app(h2server, ws_url):
             break
         time.sleep(0.05)
     assert httpx.get(h2server.url + "/lastclose").text == "4000"
+
+
+def test_websocket_denial_response_extension(ws_url):
+    async def go():
+        with pytest.raises(InvalidStatus) as ei:
+            async with websockets.connect(ws_url + "/ws/http-deny"):
+                pass
+        assert ei.value.response.status_code == 401
+        assert ei.value.response.body == b"no token"
+        assert ei.value.response.headers["www-authenticate"] == "Bearer"
+    run(go())
