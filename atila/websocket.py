@@ -21,7 +21,8 @@ from ``skitai``):
   sends to one). Within one worker process; across workers/pods needs a
   broker (not yet).
 * ``WS_COROUTINE``: ``async def`` handlers (awaited on the loop); an async
-  generator works like WS_SESSION. Any ``async def`` handler is awaited
+  generator works like WS_SESSION, and so does the [001] form
+  ``msg = yield context.Input()`` (a yielded ``Input`` means "next message"). Any ``async def`` handler is awaited
   whatever the spec.
 
 ``context.websocket`` has ``client_id`` (unique in the worker), ``send(msg)``,
@@ -64,6 +65,12 @@ WS_MSG_JSON = "json"
 _ids = itertools.count(1)
 _clients: dict[int, WebSocket] = {}
 _rooms: dict[tuple, dict[int, WebSocket]] = {}
+
+
+class Input:
+    """``msg = yield context.Input()``: WS_COROUTINE's way to wait for the next message."""
+
+    __slots__ = ()
 
 
 class WSSpec:
@@ -279,6 +286,7 @@ async def dispatch(app: Any, scope: dict, receive, send) -> None:
     loop = asyncio.get_running_loop()
     ws = WebSocket(send, loop, spec)
     ctx.websocket = ws
+    ctx.Input = Input
     subprotocols = scope.get("subprotocols") or []
     try:
         kw = _bind(spec, request)
@@ -394,7 +402,7 @@ async def _session(app, spec: WSSpec, ctx, ws: WebSocket, receive, kw) -> int | 
     try:
         reply = await step(first=True)
         while True:
-            while reply is not None:  # replies until the generator waits for a message
+            while reply is not None and not isinstance(reply, Input):  # replies until it waits
                 await ws.asend(reply)
                 reply = await step(None)
             msg = await _next_message(spec, receive)

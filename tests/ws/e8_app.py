@@ -70,6 +70,17 @@ async def coro(context, message):
     return "async " + message
 
 
+@app.route("/coro_gen")
+@app.websocket(skitai.WS_COROUTINE, 60)
+def coro_gen(context):
+    while True:
+        msg = yield context.Input()
+        if not msg:
+            return
+        yield "got " + msg
+        yield "twice " + msg
+
+
 @app.route("/json")
 @app.websocket(skitai.WS_CHANNEL, 60, encoding=skitai.WS_MSG_JSON)
 def jsonws(context, message):

@@ -96,6 +96,9 @@ def test_nothread_coroutine_json_and_binary(e8):
         async with websockets.connect(f"ws://127.0.0.1:{e8.port}/coro") as ws:
             await ws.send("x")
             assert await ws.recv() == "async x"
+        async with websockets.connect(f"ws://127.0.0.1:{e8.port}/coro_gen") as ws:
+            await ws.send("m")
+            assert [await ws.recv(), await ws.recv()] == ["got m", "twice m"]
         async with websockets.connect(f"ws://127.0.0.1:{e8.port}/json") as ws:
             await ws.send(json.dumps({"n": [1, 2, 3]}))
             assert json.loads(await ws.recv()) == {"got": {"n": [1, 2, 3]}, "sum": 6}
