@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from .config.prefs import EXIT_CONFIG, ConfigError, Preferences, describe, resolve
+from .config.prefs import EXIT_CONFIG, MODE_FLAGS, ConfigError, Preferences, describe, resolve
 from .config.settings import BY_FLAG, SETTINGS, Bool
 
 COMMANDS = ("start", "stop", "restart", "status")
@@ -71,7 +71,8 @@ def serve_help() -> str:
         "APP: \"module:attr\", a package with __app__, an app file (.py) or a static directory.\n"
         "start|stop|restart|status and -d run the server as a daemon (pid file: --pidfile).\n"
         "Boolean settings also take --NAME alone (on) and --no-NAME (off).\n"
-        "--devel turns debug and use_reloader on, ---production turns both off.\n\n" + settings_help()
+        "--devel turns debug and use_reloader on, ---production turns both off,\n"
+        "-v logs to the console even when a logpath is set.\n\n" + settings_help()
     )
 
 
@@ -105,6 +106,8 @@ def split_args(tokens: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
             if i < len(tokens):
                 options.append(tokens[i])
                 i += 1
+        elif tok in MODE_FLAGS:
+            options.append(tok)
         elif tok.startswith("-") and len(tok) > 1:
             shorts.append(tok)
         else:
@@ -224,6 +227,14 @@ def cmd_config(args: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `skitai serve --help | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         print(USAGE, file=sys.stderr)

@@ -24,11 +24,13 @@ __all__ = ["EXIT_CONFIG", "ConfigError", "Preferences", "describe", "effective_w
 EXIT_CONFIG = 2
 UNKNOWN_ACCEPTED = "a setting listed by `skitai serve --help`"
 MASK = "*****"
-# Seed command line modes: `python3 skitaid.py --devel` (debug and reloader on) and
-# `python3 app.py -d ---production` (triple hyphen; both off).
-MODE_FLAGS: dict[str, dict[str, bool]] = {
+# Seed command line modes: `python3 skitaid.py --devel` (debug and reloader on),
+# `python3 app.py -d ---production` (triple hyphen; both off) and `python3 app.py -v`
+# (logs on the console even when the script sets a logpath).
+MODE_FLAGS: dict[str, dict[str, Any]] = {
     "--devel": {"debug": True, "use_reloader": True},
     "---production": {"debug": False, "use_reloader": False},
+    "-v": {"logpath": ""},
 }
 
 
@@ -151,13 +153,13 @@ def parse_argv(argv: Iterable[str]) -> list[tuple[Setting, Any, str]]:
     while i < len(tokens):
         tok = tokens[i]
         i += 1
-        if not tok.startswith("--") or tok == "--":
-            raise ConfigError(repr(tok), "command line", "--NAME VALUE for " + UNKNOWN_ACCEPTED,
-                              problem="unexpected argument")
         if tok in MODE_FLAGS:
             for name, value in MODE_FLAGS[tok].items():
                 out.append((BY_NAME[name], value, f"command line {tok}"))
             continue
+        if not tok.startswith("--") or tok == "--":
+            raise ConfigError(repr(tok), "command line", "--NAME VALUE for " + UNKNOWN_ACCEPTED,
+                              problem="unexpected argument")
         flag, eq, inline = tok.partition("=")
         flag_norm = flag.replace("_", "-")
         negate = False

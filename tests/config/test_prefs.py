@@ -180,3 +180,8 @@ def test_seed_mode_flags():
     p = resolve({"debug": True, "use_reloader": True}, {}, ["---production"])
     assert p.debug is False and p.use_reloader is False
     assert p.source("use_reloader") == "command line ---production"
+
+
+def test_dash_v_logs_to_the_console():
+    p = resolve({"logpath": "/var/log/skitai"}, {}, ["-v"])
+    assert p.logpath == "" and p.source("logpath") == "command line -v"
