@@ -3,10 +3,13 @@
 Why it is shaped like this (speed): a request costs one hand-off to a pool
 thread and one back. The thread builds the environ, calls the app and
 collects the body; if the body is small (<= ``BUFFER``) and finished, the
-loop writes status, headers and body at once. Only large or long streaming
-bodies send from the thread (``run_coroutine_threadsafe`` on the ASGI
-``send``, which gives backpressure), and the request body is read from the
-thread only when the app reads past what already arrived.
+loop writes status, headers and body at once. Larger bodies, and blocks the
+app produced before pausing for longer than ``FLUSH_AFTER`` (PEP 3333 forbids
+holding a block while the app works on the next: server-sent events), are
+streamed: the thread queues messages, one loop task sends them in order, and
+the thread waits while more than ``HIGH_WATER`` bytes are queued
+(backpressure). The request body is read from the thread only when the app
+reads past what already arrived (``run_coroutine_threadsafe`` on ``receive``).
 
 ``threads=0`` runs the app on the event loop (the body is read first).
 All WSGI mounts of a worker share one pool of ``threads`` threads; requests
@@ -21,13 +24,15 @@ import os
 import queue
 import sys
 import threading
+from collections import deque
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger("skitai.mounts")
 
-BUFFER = 64 * 1024
-READ_CHUNK = 64 * 1024
+BUFFER = 64 * 1024        # a body up to this size is written by the loop in one go
+HIGH_WATER = 256 * 1024   # streaming: the app thread waits while this much is queued for the client
+FLUSH_AFTER = 0.02        # streaming: blocks waiting longer than this (app busy) are sent anyway
 
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                   "transfer-encoding", "upgrade"})
@@ -315,21 +320,38 @@ def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
 # ------------------------------------------------------------------ response
 
 class _Response:
-    """State of one WSGI response as the thread produces it."""
+    """State of one WSGI response, shared by the pool thread and the loop.
 
-    __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "method", "cap")
+    Fast path: the thread buffers the body, returns it, the loop writes it
+    once. Streaming (more than ``BUFFER`` bytes, or blocks waiting longer than
+    ``FLUSH_AFTER`` while the app works on the next one, as PEP 3333 asks):
+    messages go into ``outbox`` and one loop task (the pump) sends them in
+    order; the thread waits while more than ``HIGH_WATER`` bytes are queued
+    (backpressure from the client's socket).
+    """
+
+    __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "method", "cap",
+                 "lock", "room", "outbox", "out_bytes", "pumping", "broken", "finished", "complete")
 
     def __init__(self, send: Any, loop: asyncio.AbstractEventLoop | None, method: str):
         self.status: int | None = None
         self.headers: list | None = None
-        self.sent = False
-        self.chunks: list[bytes] = []
+        self.sent = False                # the response start is in the outbox (or on the wire)
+        self.chunks: list[bytes] = []    # body produced, not handed over yet
         self.size = 0
         self.send = send
         self.loop = loop
         self.length: int | None = None
         self.method = method
         self.cap = BUFFER if loop is not None else sys.maxsize  # on the loop, write() only buffers
+        self.lock = threading.Lock()
+        self.room: threading.Condition | None = None   # created when streaming starts
+        self.outbox: deque | None = None
+        self.out_bytes = 0
+        self.pumping = False
+        self.broken: BaseException | None = None
+        self.finished = False
+        self.complete: asyncio.Future | None = None    # set by the pump after the last message
 
     def start_response(self, status: str, headers: list, exc_info=None):
         if exc_info is not None:
@@ -363,7 +385,8 @@ class _Response:
                 except ValueError:
                     raise ValueError(f"invalid Content-Length {value!r}") from None
             out.append((lname.encode("latin-1"), value.encode("latin-1")))
-        self.status, self.headers, self.length = code, out, length
+        with self.lock:
+            self.status, self.headers, self.length = code, out, length
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -372,29 +395,106 @@ class _Response:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"WSGI body must be bytes, not {type(data).__name__}")
         if data:
-            self.chunks.append(bytes(data))
-            self.size += len(data)
-            if self.size > self.cap:
-                self.flush(True)
+            with self.lock:
+                self.chunks.append(bytes(data))
+                self.size += len(data)
+                full = self.size > self.cap
+            if full:
+                self.hand_over(True)
 
-    def _call(self, message: dict) -> None:
-        if self.loop is None:
-            raise RuntimeError("streaming from the loop thread")
-        try:
-            asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
-        except OSError as exc:  # ASGI: send() to a gone client raises an OSError
-            raise ClientDisconnected(str(exc)) from exc
-
-    def flush(self, more: bool) -> None:
-        """Send (from the thread) the start if not sent yet and what is buffered."""
+    # -- streaming ----------------------------------------------------------
+    def _queue(self, more: bool) -> bool:
+        """Under the lock: move the buffered body (and the start) to the outbox; True = wake the pump."""
+        if self.outbox is None:
+            self.outbox = deque()
+            self.room = threading.Condition(self.lock)
         if not self.sent:
-            self._call({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            self.outbox.append({"type": "http.response.start", "status": self.status, "headers": self.headers})
             self.sent = True
-        body = b"".join(self.chunks)
+        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
         self.chunks.clear()
         self.size = 0
         if body or not more:
-            self._call({"type": "http.response.body", "body": body, "more_body": more})
+            self.outbox.append({"type": "http.response.body", "body": body, "more_body": more})
+            self.out_bytes += len(body)
+        if self.pumping:
+            return False
+        self.pumping = True
+        return True
+
+    def hand_over(self, more: bool) -> None:
+        """Thread: queue what is buffered for the pump; wait while too much is queued."""
+        with self.lock:
+            if self.broken is not None:
+                raise ClientDisconnected(str(self.broken))
+            wake = self._queue(more)
+        if wake:
+            self.loop.call_soon_threadsafe(self._start_pump)
+        with self.lock:
+            while self.out_bytes > HIGH_WATER and self.broken is None:
+                self.room.wait()
+            if self.broken is not None:
+                raise ClientDisconnected(str(self.broken))
+
+    def tick(self) -> None:
+        """Loop: blocks waited ``FLUSH_AFTER`` while the app is busy: send them now (PEP 3333)."""
+        with self.lock:
+            if self.finished or self.status is None or not self.chunks or self.broken is not None:
+                return
+            wake = self._queue(True)
+        if wake:
+            self._start_pump()
+
+    def _start_pump(self) -> None:
+        if self.complete is None:
+            self.complete = self.loop.create_future()
+        self.loop.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        lock, outbox, send = self.lock, self.outbox, self.send
+        while True:
+            with lock:
+                if not outbox:
+                    self.pumping = False
+                    return
+                message = outbox.popleft()
+            try:
+                await send(message)
+            except Exception as exc:  # the client went away (ASGI: an OSError)
+                with lock:
+                    self.broken = exc
+                    outbox.clear()
+                    self.pumping = False
+                    self.room.notify_all()
+                if self.complete is not None and not self.complete.done():
+                    self.complete.set_result(None)
+                return
+            last = message["type"] == "http.response.body" and not message.get("more_body", False)
+            with lock:
+                if message["type"] == "http.response.body":
+                    self.out_bytes -= len(message["body"])
+                    if self.out_bytes <= HIGH_WATER:
+                        self.room.notify_all()
+            if last and self.complete is not None and not self.complete.done():
+                self.complete.set_result(None)
+
+    def finish(self) -> bytes | None:
+        """Thread, app done: the whole body if nothing was sent yet (fast path), else None
+        after queueing the rest for the pump."""
+        with self.lock:
+            self.finished = True
+            if not self.sent:
+                body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
+                self.chunks.clear()
+                return body
+        self.hand_over(False)
+        return None
+
+    def abandon(self) -> bool:
+        """Thread, app failed: mark finished; True when the response already started."""
+        with self.lock:
+            self.finished = True
+            return self.sent
 
 
 def _error_response(status: int = 500) -> tuple[int, list, bytes]:
@@ -419,6 +519,8 @@ class WSGIAdapter:
         self.name = name or repr(app)
         self._pool: WSGIPool | None = None
         self._generation = -1
+        self._inflight: dict[_Response, float] = {}
+        self._ticker: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         return f"WSGIAdapter({self.name})"
@@ -446,17 +548,35 @@ class WSGIAdapter:
             await self._call_on_loop(scope, receive, send, first, more)
             return
         loop = asyncio.get_running_loop()
-        result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), send, loop)
-        await self._finish(result, scope, send)
+        resp = _Response(send, loop, scope.get("method", "GET"))
+        inflight = self._inflight
+        inflight[resp] = loop.time() + FLUSH_AFTER
+        if self._ticker is None:
+            self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
+        try:
+            result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), resp)
+        finally:
+            del inflight[resp]
+        await self._finish(result, scope, send, resp)
 
-    async def _finish(self, result: tuple, scope: dict, send: Any) -> None:
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._ticker = None
+        if not self._inflight:
+            return
+        now = loop.time()
+        for resp, due in list(self._inflight.items()):
+            if due <= now:
+                resp.tick()
+        self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
+
+    async def _finish(self, result: tuple, scope: dict, send: Any, resp: _Response | None = None) -> None:
         kind = result[0]
         if kind == "small":  # the common case: one write from the loop
             _, status, headers, body = result
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
-        elif kind == "tail":
-            await send({"type": "http.response.body", "body": result[1]})
+        elif kind == "streamed":
+            await resp.complete  # the pump sent the last message (or the client left)
         elif kind == "file":
             _, status, headers, wrapper, offset, count = result
             try:
@@ -470,10 +590,9 @@ class WSGIAdapter:
         elif kind == "error":
             raise result[1]
 
-    def _run(self, scope: dict, body: Input, send: Any, loop: asyncio.AbstractEventLoop | None) -> tuple:
-        """Runs in a pool thread (or on the loop when threads=0 and nothing streams)."""
-        resp = _Response(send, loop, scope.get("method", "GET"))
-        environ = build_environ(scope, body, self.threads > 0)
+    def _run(self, scope: dict, body: Input, resp: _Response) -> tuple:
+        """Runs in a pool thread."""
+        environ = build_environ(scope, body, True)
         try:
             result = self.app(environ, resp.start_response)
         except Exception as exc:
@@ -484,6 +603,7 @@ class WSGIAdapter:
                 plan = self._file_plan(scope, resp, result)
                 if plan is not None:
                     closing = False  # the loop closes it after sendfile
+                    resp.abandon()
                     return plan
             written = 0
             for chunk in result:
@@ -501,13 +621,12 @@ class WSGIAdapter:
                     break
             if resp.status is None:
                 raise AssertionError("the app returned without calling start_response()")
-            if not resp.sent:
-                body = b"".join(resp.chunks)
+            body = resp.finish()
+            if body is not None:
                 return ("small", resp.status, _finish_headers(resp, len(body)), body)
-            tail = b"".join(resp.chunks)
-            resp.chunks.clear()
-            return ("tail", tail)
+            return ("streamed",)
         except ClientDisconnected:
+            resp.abandon()
             return ("done",)
         except Exception as exc:
             return self._failed(resp, exc)
@@ -538,10 +657,11 @@ class WSGIAdapter:
         return ("file", resp.status, _finish_headers(resp, count), wrapper, offset, count)
 
     def _failed(self, resp: _Response, exc: Exception) -> tuple:
+        started = resp.abandon()
         if isinstance(exc, (ClientDisconnected, ConnectionError)):
             return ("done",)
         log.error("%s: WSGI app raised", self.name, exc_info=exc)
-        if not resp.sent:
+        if not started:
             return ("small", *_error_response())
         return ("error", RuntimeError(f"{self.name}: WSGI app failed after the response started: {exc!r}"))
 

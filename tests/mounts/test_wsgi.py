@@ -282,3 +282,65 @@ def test_http2_body_without_content_length_reaches_wsgi_input():
     scope = make_scope("POST", "/?all", http_version="2")
     r = asyncio.run(acall(t, scope, body=[b"a" * 1000, b"b" * 1000]))
     assert json.loads(r.body)["size"] == 2000
+
+
+def test_blocks_are_not_held_while_the_app_produces_the_next():
+    """PEP 3333: a block must go out while the app works on the next one (SSE-style apps)."""
+    def sse(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+
+        def gen():
+            yield b"data: one\n\n"
+            time.sleep(0.6)
+            yield b"data: two\n\n"
+        return gen()
+    t = mounted(sse, threads=2)
+    times = []
+
+    async def go():
+        t0 = time.monotonic()
+        done = asyncio.Event()
+
+        async def receive():
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(m):
+            if m.get("body"):
+                times.append((time.monotonic() - t0, m["body"]))
+        await t(make_scope("GET", "/"), receive, send)
+        done.set()
+    asyncio.run(go())
+    assert [b for _, b in times] == [b"data: one\n\n", b"data: two\n\n"]
+    assert times[0][0] < 0.3 and times[1][0] >= 0.6
+
+
+def test_streaming_backpressure_bounds_what_the_app_runs_ahead():
+    from skitai.mounts.wsgi import BUFFER, HIGH_WATER
+    produced = [0]
+    block = 64 * 1024
+
+    def big(environ, start_response):
+        start_response("200 OK", [])
+
+        def gen():
+            for _ in range(64):
+                produced[0] += block
+                yield b"x" * block
+        return gen()
+    t = mounted(big, threads=2)
+    ahead = []
+    sent = [0]
+
+    async def go():
+        async def receive():
+            await asyncio.sleep(30)
+
+        async def send(m):
+            await asyncio.sleep(0.005)   # a slow client
+            sent[0] += len(m.get("body", b""))
+            ahead.append(produced[0] - sent[0])
+        await t(make_scope("GET", "/"), receive, send)
+    asyncio.run(go())
+    assert sent[0] == 64 * block
+    assert max(ahead) <= HIGH_WATER + BUFFER + 2 * block, max(ahead)
