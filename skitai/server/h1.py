@@ -216,9 +216,12 @@ class Cycle:
             raise ClientDisconnected("client disconnected")
         t = message["type"]
         if not self.response_started:
-            if t != "http.response.start":
+            if t == "http.response.start":
+                self._start(message)
+            elif t == "http.response.early_hint":
+                self._early_hint(message)
+            else:
                 raise RuntimeError(f"expected 'http.response.start', got {t!r}")
-            self._start(message)
             return
         if self.response_complete:
             raise RuntimeError(f"{t!r} sent after the response was complete")
@@ -233,6 +236,20 @@ class Cycle:
         proto = self.proto
         if proto.writing_paused and not self.disconnected:
             await proto.drain()
+
+    def _early_hint(self, message: dict) -> None:
+        """``103 Early Hints`` with the given Link values (HTTP/1.1 clients only)."""
+        links = message.get("links") or ()
+        if not links or self.scope["http_version"] != "1.1" or self.proto.closed:
+            return
+        parts = [b"HTTP/1.1 103 Early Hints\r\n"]
+        for link in links:
+            v = link.encode("latin-1") if isinstance(link, str) else bytes(link)
+            if b"\r" in v or b"\n" in v:
+                raise RuntimeError("early hint link contains a line break")
+            parts.append(b"link: %s\r\n" % v)
+        parts.append(b"\r\n")
+        self.proto.transport.write(b"".join(parts))
 
     def _start(self, message: dict) -> None:
         status = message["status"]
@@ -546,11 +563,16 @@ class H1Protocol(asyncio.Protocol):
         self.extensions = {
             "http.response.zerocopysend": {},
             "http.response.pathsend": {},
+            "http.response.early_hint": {},
             "skitai": skitai_ext,
         }
         if ssl_object is not None:
             self.tls = True
             self.scheme = "https"
+            self.extensions["tls"] = {
+                "server_cert": None, "client_cert_chain": [],
+                "tls_version": None, "cipher_suite": None,
+            }
             if ssl_object.selected_alpn_protocol() == "h2" and ctx.h2_factory is not None:
                 self._handoff(ctx.h2_factory, None, b"", None)
                 return
@@ -860,7 +882,7 @@ class H1Protocol(asyncio.Protocol):
                 observer = self.ctx.observer
                 if observer is not None:
                     observer.request_done(parsing.record())
-                self._write_error(status, detail)
+                self._write_error(status, detail, logged=True)
             else:
                 self.abort_cycle(parsing)
             return
@@ -871,7 +893,7 @@ class H1Protocol(asyncio.Protocol):
         else:
             self.pipeline.append((status, detail))
 
-    def _write_error(self, status: int, detail: str) -> None:
+    def _write_error(self, status: int, detail: str, logged: bool = False) -> None:
         if self.closed:
             return
         phrase = STATUS_LINES.get(status, b"HTTP/1.1 %d Error\r\n" % status)[13:-2]
@@ -879,6 +901,31 @@ class H1Protocol(asyncio.Protocol):
         self.transport.write(error_response(status, body, self.ctx.date_headers))
         log.debug("rejected with %d: %s (client %s)", status, detail, self.client)
         self.transport.close()
+        observer = self.ctx.observer
+        if not logged and observer is not None:
+            observer.request_done(self._reject_record(status, len(body)))
+
+    def _reject_record(self, status: int, size: int) -> RequestRecord:
+        """What is known of a request refused before it reached the app."""
+        r = RequestRecord()
+        r.started = r.responded = r.finished = perf_counter()
+        if self.client:
+            r.client, r.client_port = self.client
+        hv = self.hv
+        if hv[H_HOST]:
+            r.host = hv[H_HOST].decode("latin-1")
+        if hv[H_UA]:
+            r.user_agent = hv[H_UA].decode("latin-1")
+        if hv[H_XFF]:
+            r.forwarded_for = hv[H_XFF].decode("latin-1")
+        try:
+            r.method = self.parser.get_method().decode("ascii")
+        except Exception:
+            r.method = "-"
+        r.uri = self.url.decode("latin-1")[:2048] if self.url else "-"
+        r.status = status
+        r.response_bytes = size
+        return r
 
     # -- hand-off to other protocols ------------------------------------------------
     def _upgrade_ready(self, rest: bytes) -> None:

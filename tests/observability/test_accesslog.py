@@ -111,8 +111,14 @@ def test_server_writes_text_lines(tmp_path):
             c.get("/static/logo.png")
             c.get("/site.css")
             c.get("/bearer", headers={"Authorization": "Bearer abc"})
-        lines = _wait_lines(logdir / "request.log", 2)
-    assert len(lines) == 2, lines
+        from tests.server.rawhttp import Conn
+        with Conn(srv.port) as raw:
+            raw.send(b"POST /bad HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+            assert raw.read_response().status == 400
+        lines = _wait_lines(logdir / "request.log", 3)
+    assert len(lines) == 3, lines
+    bad = TEXT_LINE.match(lines[2])
+    assert bad and bad["status"] == "400" and bad["uri"] == "/bad" and bad["method"] == "POST"
     m = TEXT_LINE.match(lines[0])
     assert m, lines[0]
     g = m.groupdict()

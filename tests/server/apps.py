@@ -151,6 +151,10 @@ async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"connection", b"close")]})
         await send({"type": "http.response.body", "body": b"bye"})
+    elif path == "/early":
+        assert "http.response.early_hint" in scope["extensions"]
+        await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]})
+        await respond(body=b"after hints")
     elif path == "/status":
         code = int(qs or "204")
         await send({"type": "http.response.start", "status": code, "headers": []})

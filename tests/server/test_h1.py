@@ -284,3 +284,12 @@ def test_txn_ids_created_and_kept(server):
     assert (kept["gtxnid"], kept["ltxnid"]) == ("GTID-W3-C9-R7", "2001")
     assert (only_g["gtxnid"], only_g["ltxnid"]) == ("GTID-W3-C9-R8", "1000")
     assert bad["gtxnid"].startswith("GTID-W0-") and bad["ltxnid"] == "1000"
+
+
+def test_early_hints_103_before_the_response(server):
+    with Conn(server.port) as c:
+        c.send(request("GET", "/early"))
+        interim = c.read_until(b"\r\n\r\n")
+        assert interim == b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n"
+        r = c.read_response()
+    assert r.status == 200 and r.body == b"after hints"
