@@ -1,4 +1,6 @@
-from flask import Flask, request, url_for
+import time
+
+from flask import Flask, Response, request, url_for
 
 app = Flask(__name__)
 
@@ -21,3 +23,12 @@ def echo():
 @app.route("/p/<path:rest>")
 def page(rest):
     return rest
+
+
+@app.route("/events")
+def events():
+    def gen():
+        yield "data: one\n\n"
+        time.sleep(0.5)
+        yield "data: two\n\n"
+    return Response(gen(), mimetype="text/event-stream")

@@ -126,3 +126,14 @@ def test_keep_alive_many_requests(server):
     with httpx.Client(base_url=server.url) as c:
         for i in range(50):
             assert c.get(f"/flaskapp/hello?name={i}").text == f"Hello, {i}"
+
+
+def test_flask_server_sent_events_are_not_held(server):
+    import time
+    t0 = time.monotonic()
+    seen = []
+    with httpx.stream("GET", server.url + "/flaskapp/events", timeout=5) as r:
+        for chunk in r.iter_raw():
+            seen.append((time.monotonic() - t0, chunk))
+    assert b"".join(c for _, c in seen) == b"data: one\n\ndata: two\n\n"
+    assert seen[0][1] == b"data: one\n\n" and seen[0][0] < 0.4
