@@ -207,6 +207,8 @@ def resolve(code: Mapping[str, Any] | None = None, environ: Mapping[str, str] | 
 
     for name, raw in (code or {}).items():
         setting = _setting_for_code(name, "code")
+        if raw is None:
+            continue  # run(logpath=None): "not given" in Python code keeps the default
         values[name] = _parse(setting, raw, "code")
         sources[name] = "code"
 

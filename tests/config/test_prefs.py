@@ -185,3 +185,8 @@ def test_seed_mode_flags():
 def test_dash_v_logs_to_the_console():
     p = resolve({"logpath": "/var/log/skitai"}, {}, ["-v"])
     assert p.logpath == "" and p.source("logpath") == "command line -v"
+
+
+def test_none_in_code_keeps_the_default():
+    p = resolve({"port": None, "logpath": None}, {}, [])
+    assert p.port == 5000 and p.source("port") == "default"
