@@ -152,6 +152,12 @@ def _load_file(path: str) -> types.ModuleType:
     directory = os.path.dirname(path)
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if main_file and os.path.abspath(main_file) == path:
+        # skitai.mount('/', __file__, 'app') from the running script: running it a
+        # second time would repeat its mount() calls; the worker has it already
+        return main
     stem = os.path.splitext(os.path.basename(path))[0]
     name = stem
     existing = sys.modules.get(name)

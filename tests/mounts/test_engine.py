@@ -78,3 +78,25 @@ def test_broken_mount_names_the_mount(tmp_path):
             time.sleep(0.2)
         out = srv.output()
         assert "mount '/broken'" in out and "nope_missing.py" in out, out[-2000:]
+
+
+def test_script_mounting_its_own_file(tmp_path):
+    """skitai.mount('/', __file__, 'app'): the app comes from the running script, run only once."""
+    port = free_port()
+    (tmp_path / "single.py").write_text(textwrap.dedent(f"""
+        import os
+        import skitai
+
+        RUNS = os.environ.setdefault("SINGLE_RUNS", "") + "x"
+        os.environ["SINGLE_RUNS"] = RUNS
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return [("runs=" + RUNS + " " + __name__).encode()]
+
+        skitai.mount("/", __file__, "app")
+        if __name__ == "__main__":
+            skitai.run(port={port}, workers=1)
+    """))
+    with ServerProcess(["single.py"], port, cwd=tmp_path) as srv:
+        assert httpx.get(srv.url + "/").text == "runs=x __main__"
