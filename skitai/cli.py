@@ -223,6 +223,11 @@ def cmd_config(args: Sequence[str]) -> int:
         print(str(e), file=sys.stderr)
         return EXIT_CONFIG
     print(describe(prefs))
+    mounts = ([("/", prefs.app)] if prefs.app else []) + list(prefs.mounts)
+    if mounts:
+        print("mounts:")
+        for point, spec in mounts:
+            print(f"  {point} -> {spec}")
     return 0
 
 

@@ -45,7 +45,8 @@ def test_config_prints_effective_values_and_sources():
     out = run(["-m", "skitai", "config", "pkg.mod:app", "--workers", "3"],
               env={"SKITAI_THREADS": "6", "PORT": "8123", "SKITAI_SSL_PASSPHRASE": "hunter2"})
     assert out.returncode == 0, out.stderr
-    lines = {ln.split()[0]: ln for ln in out.stdout.splitlines()[1:]}
+    assert "mounts:\n  / -> pkg.mod:app\n" in out.stdout
+    lines = {ln.split()[0]: ln for ln in out.stdout.splitlines()[1:] if ln.strip()}
     assert "3" in lines["workers"] and "(command line --workers)" in lines["workers"]
     assert "6" in lines["threads"] and "(env SKITAI_THREADS)" in lines["threads"]
     assert "8123" in lines["port"] and "(env PORT)" in lines["port"]
