@@ -126,3 +126,15 @@ def test_dumbseek_tutorial_acceptance_through_its_launch_script():
         engine.post("/api/documents", data={"document": "Detective Monk"})
         r = engine.get("/api/documents", params={"q": "detective"})
         assert r.json()["result"] == ["Detective Holmes", "Detective Monk"]
+
+
+def test_client_reconnects_after_the_server_closed_an_idle_connection():
+    import time
+
+    with test_client("tests.testing.tinyapp:app", args=[*ONE, "--keep-alive", "0.3"], cwd=str(ROOT)) as c:
+        assert c.get("/json").status_code == 200
+        (first,) = c._conns.values()
+        time.sleep(2.5)  # the engine closes the idle keep-alive connection meanwhile
+        assert c.post("/echo", data=b"again").json()["body"] == "again"
+        (second,) = c._conns.values()
+        assert second is not first  # the client noticed the close and reconnected once
