@@ -181,6 +181,18 @@ class Instance:
         return {"total": sum(sizes), "root": sizes[0], "per_worker": per_worker, "procs": len(sizes)}
 
 
+def cpu_seconds(inst: Instance) -> float:
+    """User + system CPU time used so far by the live processes of the instance's tree."""
+    total = 0.0
+    for p in inst.processes():
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 class RssSampler:
     """Samples an instance's tree RSS every ``interval`` seconds while a load runs; keeps the peak."""
 

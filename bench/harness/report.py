@@ -104,7 +104,9 @@ def render(results: dict) -> str:
     add("- Same app logic everywhere (`bench/apps/`), same worker count within a scenario; WSGI "
         "thread pools: gunicorn gthread 4 threads (Skitai's default), granian its default.")
     add("- RSS = resident set size summed over the server's whole process tree (psutil), sampled "
-        "every 0.5 s during each run.\n")
+        "every 0.5 s during each run. Server CPU = user + system CPU time of the tree during the run "
+        "(100 % = one core); below ~90 % per worker the load generator, not the server, was the limit; "
+        "CPU us per request is a client-independent cost figure.\n")
 
     add("## Scenarios\n")
     for sc in results["scenarios"].values():
@@ -126,16 +128,18 @@ def render(results: dict) -> str:
                     f"{_n(r.get('errors'))} | {ba} | {_status_cell(r)} |")
         else:
             unit = "round trips/s" if sc["tool"] == "ws-echo" else "req/s"
+            per = "round trip" if sc["tool"] == "ws-echo" else "request"
             first = next((r for r in rows.values() if r.get("rps")), None)
             add(f"| server | {unit} | vs {first['label'] if first else 'first'} | p50 ms | p99 ms | errors | "
-                f"peak RSS MB | {unit} per round | status |")
-            add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                f"peak RSS MB | server CPU % | server CPU us per {per} | {unit} per round | status |")
+            add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             for r in rows.values():
                 rel = f"{r['rps'] / first['rps']:.2f}x" if first and r.get("rps") else "-"
                 per_round = ", ".join(f"{m['rps']:,.0f}" for m in r.get("runs", [])) or "-"
                 add(f"| {r['label']} | {_n(r.get('rps'))} | {rel} | {_n(r.get('p50_ms'), '{:.2f}')} | "
                     f"{_n(r.get('p99_ms'), '{:.2f}')} | {_n(r.get('errors'))} | "
-                    f"{_n(r.get('rss_peak_mb'), '{:.1f}')} | {per_round} | {_status_cell(r)} |")
+                    f"{_n(r.get('rss_peak_mb'), '{:.1f}')} | {_n(r.get('server_cpu_pct'))} | "
+                    f"{_n(r.get('server_cpu_us_per_req'), '{:.1f}')} | {per_round} | {_status_cell(r)} |")
         add(f"\nworkers: {sc['workers']}; path: `{sc['path']}`"
             + (f"; connections: {sc['connections']}" if sc["tool"] in ("wrk", "h2load", "ws-echo") else "")
             + "\n")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import parse
-from .procs import Instance, NotAvailable, RssSampler, StartFailed, free_port, http_get, run_tool
+from .procs import Instance, NotAvailable, RssSampler, StartFailed, cpu_seconds, free_port, http_get, run_tool
 from .scenarios import Row, Scenario
 from .servers import ROOT, Ctx, build
 
@@ -206,8 +206,11 @@ class Runner:
                     continue
 
                 def one(inst=inst, r=r, row=row, rnd=rnd):
+                    cpu0, t0 = cpu_seconds(inst), time.monotonic()
                     with RssSampler(inst) as sampler:
                         m = self.measure(sc, inst, self.s.duration)
+                    m["server_cpu_s"] = cpu_seconds(inst) - cpu0
+                    m["server_cpu_pct"] = 100 * m["server_cpu_s"] / max(1e-6, time.monotonic() - t0)
                     m["rss_peak"] = sampler.peak
                     r["runs"].append(m)
                     self.log(f"  round {rnd + 1} {row.id}: {m['rps']:.0f}/s p99 "
@@ -287,6 +290,9 @@ def _summarize(r: dict) -> None:
     r["errors"] = sum(m.get("errors", 0) for m in runs)
     r["requests"] = sum(m.get("requests", 0) for m in runs)
     r["rss_peak_mb"] = max(m.get("rss_peak", 0) for m in runs) / MB
+    r["server_cpu_pct"] = parse.median([m.get("server_cpu_pct") for m in runs])
+    per = [m["server_cpu_s"] / m["requests"] * 1e6 for m in runs if m.get("requests")]
+    r["server_cpu_us_per_req"] = parse.median(per)
 
 
 def make_static_files(static_dir: Path) -> None:

@@ -117,8 +117,10 @@ def all_scenarios() -> list[Scenario]:
         "ws-echo", "/ws", 1, [SKITAI, UVICORN], connections=16))
     out.append(Scenario(
         "ws-idle-memory", "Memory per open idle WebSocket, 1 worker",
-        "Open N WebSockets and leave them idle; (tree RSS after - before) / N.",
-        "ws-idle", "/ws", 1, [SKITAI, UVICORN]))
+        "Open N WebSockets and leave them idle; (tree RSS after - before) / N, on a freshly started "
+        "server (variant `fresh`), so memory freed by earlier scenarios does not hide the cost.",
+        "ws-idle", "/ws", 1, [Row("skitai", SKITAI.label, "skitai", "asgi", "fresh"),
+                              Row("uvicorn", UVICORN.label, "uvicorn", "asgi", "fresh")]))
     out.append(Scenario(
         "idle-rss", "RSS per idle worker, 2 workers",
         "Each server with 2 workers after a 1 s warm-up and 1 s idle: per-worker RSS (mean of the "
