@@ -199,7 +199,7 @@ def cmd_serve(args: Sequence[str]) -> int:
     try:
         prefs, positionals, shorts = _serve_prefs(args)
         command = _command_from(positionals, shorts)
-        if not prefs.app and not prefs.mounts:
+        if not prefs.app and not prefs.mounts and command in (None, "start", "restart"):
             raise ConfigError("app", "command line", "APP argument, SKITAI_APP or SKITAI_MOUNTS",
                               problem="missing value for")
         table = build_table(prefs)

@@ -156,3 +156,8 @@ def test_serve_prints_the_effective_configuration_once(tmp_path):
     assert out.count("skitai configuration:") == 1
     assert "(command line --port)" in out and "(env SKITAI_WORKERS)" in out
     assert "hunter2" not in out
+
+
+def test_serve_status_needs_no_app(tmp_path):
+    out = run(["-m", "skitai", "serve", "status", "--pidfile", str(tmp_path / "none.pid")])
+    assert out.returncode == 3 and "not running" in out.stdout + out.stderr
