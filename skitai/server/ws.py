@@ -131,6 +131,7 @@ class WebSocketSession:
         self.max_message = int(pref(prefs, "ws_max_message_size", DEFAULT_MAX_MESSAGE))
         self.idle_timeout = float(pref(prefs, "ws_idle_timeout", DEFAULT_IDLE))
         self.conn = Connection(ConnectionType.SERVER)
+        self.fast = True
         self.queue: deque = deque()
         self.waiter: asyncio.Future | None = None
         self.accepted = False
@@ -241,6 +242,12 @@ class WebSocketSession:
         self.last_rx = self.loop.time()
         self.ping_sent = False
         self.rx_bytes += len(data)
+        if self.fast and self._clean():
+            used = self._fast_feed(data)
+            if used == len(data):
+                return
+            if used:
+                data = data[used:]
         self.conn.receive_data(data)
         try:
             for ev in self.conn.events():
@@ -251,6 +258,10 @@ class WebSocketSession:
                     self._write_now(self.conn.send(ev.response()))
                 elif t is CloseConnection:
                     code = ev.code
+                    if self.conn.state is ConnectionState.OPEN:
+                        # wsproto found a protocol error (bad UTF-8 1007, bad frame 1002 ...)
+                        self.going_away(int(code), "protocol error")
+                        return
                     if self.conn.state is ConnectionState.REMOTE_CLOSING:
                         try:
                             self._write_now(self.conn.send(ev.response()))
@@ -266,6 +277,66 @@ class WebSocketSession:
         except Exception as e:  # a protocol error from wsproto
             log.debug("websocket protocol error: %s", e)
             self.going_away(1002, "protocol error")
+
+    # Fast path: whole, unfragmented, masked text/binary frames -- nearly every
+    # message -- are decoded here while wsproto holds no partial state; anything
+    # else (control frames, fragments, partial frames, bad UTF-8) goes to wsproto
+    # untouched, so its state machine stays the one authority.
+    def _clean(self) -> bool:
+        try:
+            proto = self.conn._proto
+            dec = proto._frame_decoder
+            return (dec.header is None and not len(dec.buffer) and proto._message_decoder.opcode is None
+                    and self.conn.state is ConnectionState.OPEN and not self.parts)
+        except AttributeError:  # wsproto internals changed: always use wsproto
+            self.fast = False
+            return False
+
+    def _fast_feed(self, data: bytes) -> int:
+        i = 0
+        n_all = len(data)
+        limit = self.max_message
+        while n_all - i >= 6:
+            b0 = data[i]
+            b1 = data[i + 1]
+            if (b0 & 0xF0) != 0x80 or not (b1 & 0x80):  # FIN, no RSV, masked
+                return i
+            op = b0 & 0x0F
+            if op != 1 and op != 2:
+                return i
+            n = b1 & 0x7F
+            h = i + 2
+            if n == 126:
+                if n_all - h < 2:
+                    return i
+                n = int.from_bytes(data[h:h + 2], "big")
+                h += 2
+            elif n == 127:
+                return i
+            if n > limit or n_all - h < 4 + n:
+                return i
+            mask = data[h:h + 4]
+            start = h + 4
+            raw = data[start:start + n]
+            if n:
+                payload = (int.from_bytes(raw, "little")
+                           ^ int.from_bytes(mask * ((n >> 2) + 1), "little") & ((1 << (n << 3)) - 1)
+                           ).to_bytes(n, "little")
+            else:
+                payload = b""
+            if op == 1:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    return i  # wsproto closes with 1007
+                self._enqueue({"type": "websocket.receive", "text": text})
+            else:
+                self._enqueue({"type": "websocket.receive", "bytes": payload})
+            i = start + n
+            if len(self.queue) >= QUEUE_HIGH and not self.paused:
+                self.paused = True
+                self.carrier.pause_reading()
+        return i
 
     def _on_message(self, ev) -> None:
         data = ev.data
@@ -345,7 +416,21 @@ class WebSocketSession:
             if not self.accepted:
                 raise RuntimeError("websocket.send before websocket.accept")
             text = message.get("text")
-            if text is not None:
+            if self.conn.state is ConnectionState.OPEN:  # no extensions: a frame is header + payload
+                if text is not None:
+                    payload = text.encode("utf-8")
+                    b0 = 0x81
+                else:
+                    payload = message.get("bytes") or b""
+                    b0 = 0x82
+                n = len(payload)
+                if n < 126:
+                    data = bytes((b0, n)) + payload
+                elif n < 65536:
+                    data = bytes((b0, 126)) + n.to_bytes(2, "big") + payload
+                else:
+                    data = bytes((b0, 127)) + n.to_bytes(8, "big") + payload
+            elif text is not None:
                 data = self.conn.send(TextMessage(data=text))
             else:
                 data = self.conn.send(BytesMessage(data=message.get("bytes") or b""))

@@ -239,3 +239,46 @@ def test_websocket_denial_response_extension(ws_url):
         assert ei.value.response.body == b"no token"
         assert ei.value.response.headers["www-authenticate"] == "Bearer"
     run(go())
+
+
+def test_payload_sizes_and_split_frames(ws_url, h2server):
+    # lengths around the 7/16/64-bit length encodings, text and binary
+    async def go():
+        async with websockets.connect(ws_url + "/ws", compression=None, max_size=None) as ws:
+            for n in (0, 1, 3, 4, 5, 125, 126, 127, 1000, 65535, 65536, 200000):
+                data = os.urandom(n)
+                await ws.send(data)
+                assert await ws.recv() == data, n
+                text = ("é" * n)[:n]
+                await ws.send(text)
+                assert await ws.recv() == text, n
+    run(go())
+    # a frame split across TCP writes, and two frames in one write
+    s = _raw_ws(h2server.port)
+    ws = Connection(ConnectionType.CLIENT)
+    f1 = ws.send(TextMessage(data="split"))
+    f2 = ws.send(TextMessage(data="a")) + ws.send(TextMessage(data="b"))
+    s.sendall(f1[:3])
+    time.sleep(0.05)
+    s.sendall(f1[3:] + f2)
+    got = []
+    s.settimeout(5)
+    while len(got) < 3:
+        ws.receive_data(s.recv(4096))
+        got += [e.data for e in ws.events()]
+    assert got == ["split", "a", "b"]
+    s.close()
+
+
+def test_invalid_utf8_text_closes_1007(h2server):
+    s = _raw_ws(h2server.port)
+    s.sendall(bytes((0x81, 0x80 | 1)) + b"\x00\x00\x00\x00" + b"\xff")  # masked with a zero key
+    s.settimeout(5)
+    data = b""
+    while len(data) < 4:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data[0] == 0x88 and int.from_bytes(data[2:4], "big") == 1007, data
+    s.close()
