@@ -22,8 +22,16 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+_VENV_PY = ROOT / ".venv" / "bin" / "python"
+if __name__ == "__main__" and _VENV_PY.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+    # the bench drives this project's Skitai with the running interpreter: use the project's venv
+    os.execv(str(_VENV_PY), [str(_VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+try:
+    import psutil  # noqa: F401
+except ImportError:
+    raise SystemExit("bench: psutil is missing: run scripts/setup.sh, then .venv/bin/python bench/run.py") from None
 
 from bench.harness import envs, procs, report  # noqa: E402
 from bench.harness.runner import Runner, Settings, make_static_files  # noqa: E402

@@ -99,8 +99,9 @@ def render(results: dict) -> str:
     add(f"- Pinning: {meta['pinning']}")
     add("- Access logs are **off for every server**: uvicorn `--no-access-log`, granian "
         "`--no-access-log` (default), gunicorn and hypercorn log no access by default, nginx "
-        "`access_log off`, the original Skitai `skitai.log_off('/')`; this project's Skitai: see its "
-        "command line in the server logs.")
+        "`access_log off`, the original Skitai `skitai.log_off('/')`, this project's Skitai "
+        "`--log-off /`. Skitai otherwise runs with its defaults (Prometheus metrics on; the "
+        "`skitai-nometrics` row shows their cost).")
     add("- Same app logic everywhere (`bench/apps/`), same worker count within a scenario; WSGI "
         "thread pools: gunicorn gthread 4 threads (Skitai's default), granian its default.")
     add("- RSS = resident set size summed over the server's whole process tree (psutil), sampled "
