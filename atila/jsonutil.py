@@ -9,6 +9,26 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+try:  # optional speed-up (the "speed" extra); the output is the same compact JSON
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the installation
+    _orjson = None
+
+
+def _orjson_encoder(default: Callable[[Any], Any], fallback: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """orjson with datetimes handed to ``default`` (JSON_ENCODER modes); anything it refuses
+    (ints beyond 64 bits, ...) goes through the stdlib encoder."""
+    dumps = _orjson.dumps
+    opts = _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_SUBCLASS
+    err = _orjson.JSONEncodeError
+
+    def fn(obj: Any) -> bytes:
+        try:
+            return dumps(obj, default=default, option=opts)
+        except err:
+            return fallback(obj)
+    return fn
+
 
 def _utc(dt: datetime.datetime) -> datetime.datetime:
     if dt.tzinfo is None:
@@ -64,5 +84,7 @@ class JSONEncoderFactory:
 
             def fn(obj: Any, _encode=encode) -> bytes:
                 return _encode(obj).encode("utf-8")
+            if _orjson is not None and not pretty:
+                fn = _orjson_encoder(default, fn)
             self._cache[key] = fn
         return fn
