@@ -1097,7 +1097,7 @@ class Atila:
                     b = _chunk(chunk)
                     if b:
                         await send({"type": "http.response.body", "body": b, "more_body": True})
-            elif hasattr(body, "read") and not hasattr(body, "__next__"):
+            elif hasattr(body, "read"):
                 loop = asyncio.get_running_loop()
                 while True:
                     chunk = await (self._executor.run(loop, body.read, 65536) if self._executor

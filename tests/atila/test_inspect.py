@@ -174,3 +174,15 @@ def test_per_parameter_types(c):
 def test_form_scope(c):
     assert c.post("/form", data={"name": "a", "age": "3"}).json() == {"name": "a", "age": 3}
     bad(c.post("/form?name=q", data={"age": "3"}), "name", "required")
+
+
+def test_inspect_above_route_also_applies():
+    app = Atila("inspect_order")
+
+    @app.inspect(ints=["n"])
+    @app.route("/n")
+    def n(context, n=0):
+        return {"n": n}
+    with Client(app) as c:
+        assert c.get("/n?n=4").json() == {"n": 4}
+        assert c.get("/n?n=x").status_code == 400

@@ -257,3 +257,19 @@ def test_sync_handlers_run_on_the_thread_pool(tmp_path):
         assert d["main"] is False and d["name"].startswith("atila-")
     assert app._nthreads == 2
     assert os.path.exists(tmp_path / "hello.txt")
+
+
+def test_file_like_and_response_with_raw_file(tmp_path):
+    app = make_app(tmp_path)
+
+    @app.route("/filelike")
+    def filelike(context):
+        return open(tmp_path / "hello.txt", "rb")
+
+    @app.route("/video")
+    def video(context):
+        return context.response("200 OK", open(tmp_path / "hello.txt", "rb"), headers=[("Content-Type", "video/mp4")])
+    with Client(app) as c:
+        assert c.get("/filelike").content == b"0123456789"
+        r = c.get("/video")
+        assert r.content == b"0123456789" and r.headers["content-type"] == "video/mp4"
