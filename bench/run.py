@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -211,12 +212,13 @@ def main(argv=None) -> int:
             if sc.workers != current_workers:
                 runner.stop_servers()  # a fresh set of servers per worker count
                 current_workers = sc.workers
-            results["scenarios"][sc.id] = runner.run_scenario(sc, only_rows)
+            try:
+                results["scenarios"][sc.id] = runner.run_scenario(sc, only_rows)
+            except Exception as e:  # a harness bug in one scenario must not cost the others
+                traceback.print_exc()
+                results["scenarios"][sc.id] = not_run(sc, f"harness error: {type(e).__name__}: {e}", only_rows)
     except KeyboardInterrupt as e:
         results["meta"]["partial"] = f"interrupted ({e or 'Ctrl-C'})"
-    except Exception as e:  # a bug in the harness: still write what was measured
-        results["meta"]["partial"] = f"harness error: {type(e).__name__}: {e}"
-        raise
     finally:
         runner.stop_servers()
         procs.stop_all()

@@ -141,3 +141,14 @@ def test_one_second_h2load_run_end_to_end(tmp_path):
     assert run["succeeded"] > 0 and nginx["errors"] == 0
     assert nginx["p99_ms"] is not None and nginx["p50_ms"] <= nginx["p99_ms"]
     assert "h2-hello" in md
+
+
+def test_a_server_that_dies_at_start_is_a_failure_not_a_crash(tmp_path):
+    from bench.harness.procs import Instance, Launch, StartFailed, free_port
+
+    launch = Launch([sys.executable, "-c", "import sys; print('bad app'); sys.exit(3)"])
+    inst = Instance("dies", launch, free_port(), 1, tmp_path)
+    with pytest.raises(StartFailed, match=r"exited with code 3: bad app"):
+        inst.start(timeout=10)
+    inst.stop()
+    assert not inst.alive()
