@@ -27,6 +27,7 @@ from .record import RequestRecord
 
 PIPE_BUF = 4096
 FLUSH_SIZE = 65536
+FLUSH_DELAY = 0.05  # seconds a line may wait in the buffer
 _ESC = {i: f"\\x{i:02x}" for i in range(32)}
 _ESC[ord('"')] = '\\"'
 _ESC[ord("\\")] = "\\\\"
@@ -36,6 +37,8 @@ _ESC[127] = "\\x7f"
 def _quote(value: str | None) -> str:
     if not value:
         return "-"
+    if '"' not in value and "\\" not in value and value.isprintable():
+        return '"' + value + '"'
     return '"' + value.translate(_ESC) + '"'
 
 
@@ -149,12 +152,21 @@ class AccessLog:
                 "handling_ms": round(r.handling_ms, 3), "transfer_ms": round(r.transfer_ms, 3),
                 "content_type": r.content_type, "protocol": r.protocol,
             }, ensure_ascii=False, separators=(",", ":")) + "\n"
+        # method, uri, version and the txn ids were validated by the parser / txn
+        # rules (no spaces or control characters): only header-sourced fields are escaped
+        responded = r.responded
+        handling = (responded - r.started) * 1000.0 if responded else 0.0
+        transfer = (r.finished - responded) * 1000.0 if responded and r.finished else 0.0
+        host = r.host
+        xff = r.forwarded_for
+        ua = r.user_agent
         return (
-            f"{date} {tm} {_plain(r.client)} {_plain(r.host)} {_plain(r.method)} "
-            f"{_plain(r.uri)} HTTP/{r.version} {r.request_bytes} {r.status} {r.response_bytes} "
-            f"{_plain(r.gtxnid)} {_plain(r.ltxnid)} {_quote(r.user)} {'bearer' if r.bearer else '-'} "
-            f"{_quote(r.referer)} {_quote(r.user_agent)} {_plain(r.forwarded_for)} "
-            f"{self.worker} {active} {r.handling_ms:.0f}ms {r.transfer_ms:.0f}ms\n"
+            f"{date} {tm} {r.client or '-'} {_plain(host) if host else '-'} {r.method} "
+            f"{r.uri or '-'} HTTP/{r.version} {r.request_bytes} {r.status} {r.response_bytes} "
+            f"{r.gtxnid} {r.ltxnid} {_quote(r.user) if r.user else '-'} {'bearer' if r.bearer else '-'} "
+            f"{_quote(r.referer) if r.referer else '-'} {_quote(ua) if ua else '-'} "
+            f"{_plain(xff) if xff else '-'} "
+            f"{self.worker} {active} {handling:.0f}ms {transfer:.0f}ms\n"
         )
 
     def log(self, r: RequestRecord, active: int) -> None:
@@ -166,8 +178,10 @@ class AccessLog:
         if self.size >= FLUSH_SIZE or self.loop is None:
             self.flush()
         elif not self.scheduled:
+            # a short timer instead of every loop iteration: one write() carries the
+            # lines of many requests under load, and a line is never older than this
             self.scheduled = True
-            self.loop.call_soon(self.flush)
+            self.loop.call_later(FLUSH_DELAY, self.flush)
 
     def flush(self) -> None:
         self.scheduled = False

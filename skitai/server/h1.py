@@ -257,6 +257,7 @@ class Cycle:
         seen = [False] * 6
         close = False
         append = parts.append
+        lines = 0
         for name, value in message.get("headers") or ():
             k = _RWATCH.get(name.lower())
             if k is not None:
@@ -274,9 +275,19 @@ class Cycle:
                 elif k == R_CTYPE:
                     self.content_type = value
                 seen[k] = True
-            if b"\n" in value or b"\r" in value or b"\n" in name or b"\r" in name:
+            append(name)
+            append(b": ")
+            append(value)
+            append(b"\r\n")
+            lines += 1
+        if lines:
+            # one check for the whole block instead of four per header: a CR or LF
+            # inside a name or value would add lines (response splitting)
+            block = b"".join(parts)
+            if block.count(b"\n") != lines + 1 or block.count(b"\r") != lines + 1:
                 raise RuntimeError("response header contains a line break")
-            append(b"%s: %s\r\n" % (name, value))
+            parts = [block]
+            append = parts.append
         proto = self.proto
         if not seen[R_DATE] and not seen[R_SERVER]:
             append(proto.ctx.date_headers)
