@@ -65,3 +65,15 @@ def test_package_app_through_the_engine(tmp_path):
         time.sleep(0.1)
     assert marker.read_text() == "umounted"
     assert os.path.exists(ROOT / "tests/atila/engine_pkg/data.txt")
+
+
+def test_package_under_a_mount_point_with_pref():
+    with skitai.test_client(str(ROOT / "tests/atila/engine_script.py"), port=free_port(),
+                            args=["--workers", "1"]) as engine:
+        r = engine.get("/v1/items/3?q=a")
+        assert r.json() == {"id": 3, "q": "a"}
+        assert r.text.startswith("{\n  ")  # pref.config.PRETTY_JSON reached app.config
+        r = engine.get("/v1/", headers={"Origin": "http://front.test"})
+        assert r.json() == {"app": "engine test"}
+        assert r.headers["access-control-allow-origin"] == "http://front.test"  # pref attribute applied
+        assert engine.get("/v1/nothing").status_code == 404
