@@ -694,11 +694,7 @@ class Atila:
             request.routed = route.func
             request.routable = route
             request.PARAMS = params
-            if self._cors or self.access_control_allow_origin:
-                if method == "OPTIONS" and route.allow_options:
-                    await self._send(self._preflight(ctx, route), send, False)
-                    return
-            elif method == "OPTIONS" and route.allow_options:
+            if method == "OPTIONS" and route.allow_options:
                 await self._send(self._preflight(ctx, route), send, False)
                 return
             if route.content_types is not None:
@@ -707,8 +703,10 @@ class Atila:
                 limit = self.config.get("MAX_UPLOAD_SIZE") or 0
                 await request._read_body(limit)
             plan = route.plan or self._plan(route)
-            if "notme" in params.values() and method != "GET":
-                raise HttpError("421 Misdirected Request", "'notme' is allowed only with GET")
+            if route.int_params and method != "GET":
+                for n in route.int_params:
+                    if params.get(n) == "notme":
+                        raise HttpError("421 Misdirected Request", "'notme' is allowed only with GET")
             content = await self._run(plan, ctx, request, scope)
             resp = self._finalize(ctx, content)
         except ConnectionAbortedError:

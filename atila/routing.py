@@ -42,7 +42,7 @@ class Route:
 
     __slots__ = ("rule", "func", "methods", "content_types", "options", "name", "short_name",
                  "module", "mount", "plan", "param_names", "converters", "segments", "defaults",
-                 "allow_options")
+                 "allow_options", "int_params")
 
     def __init__(self, rule: str, func: Callable, methods: frozenset[str], content_types, options: dict,
                  name: str, module, mount) -> None:
@@ -58,6 +58,7 @@ class Route:
         self.mount = mount
         self.plan = None
         self.segments, self.param_names, self.converters = parse_rule(rule)
+        self.int_params = tuple(n for n in self.param_names if self.converters[n] == "int")
         self.defaults: dict[str, Any] = {}
 
     def __repr__(self) -> str:
