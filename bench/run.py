@@ -121,8 +121,11 @@ def versions(ctx: Ctx) -> dict:
                                 text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         commit = "?"
-    proj = envs.package_versions(ctx.project_python, ["skitai", "websockets", "uvloop", "httptools"])
+    proj = envs.package_versions(ctx.project_python, ["skitai", "websockets", "uvloop", "httptools", "h2",
+                                                      "wsproto", "orjson"])
     out["skitai + atila (this project)"] = f"{proj.get('skitai', '?')} (git {commit}), Python {proj.get('python')}"
+    out["this project's uvloop / httptools / h2 / wsproto / orjson"] = " / ".join(
+        proj.get(n, "?") for n in ("uvloop", "httptools", "h2", "wsproto", "orjson"))
     out["websockets (bench client)"] = proj.get("websockets", "?")
     if ctx.peers_python:
         peers = envs.package_versions(ctx.peers_python, PEER_PACKAGES)

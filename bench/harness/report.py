@@ -141,6 +141,13 @@ def render(results: dict) -> str:
                     f"{_n(r.get('p99_ms'), '{:.2f}')} | {_n(r.get('errors'))} | "
                     f"{_n(r.get('rss_peak_mb'), '{:.1f}')} | {_n(r.get('server_cpu_pct'))} | "
                     f"{_n(r.get('server_cpu_us_per_req'), '{:.1f}')} | {per_round} | {_status_cell(r)} |")
+        if sc["id"] == "atila-200-routes" and "atila-json" in results["scenarios"]:
+            base = results["scenarios"]["atila-json"]["rows"]
+            parts = [f"{r['label']} {r['rps'] / base[k]['rps']:.2f}x" for k, r in rows.items()
+                     if r.get("rps") and base.get(k, {}).get("rps")]
+            if parts:
+                add("\nWith 200 routes, relative to the same server in atila-json (1.00x = routing cost "
+                    "is invisible): " + "; ".join(parts) + ".")
         add(f"\nworkers: {sc['workers']}; path: `{sc['path']}`"
             + (f"; connections: {sc['connections']}" if sc["tool"] in ("wrk", "h2load", "ws-echo") else "")
             + "\n")
