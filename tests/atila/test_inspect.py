@@ -186,3 +186,21 @@ def test_inspect_above_route_also_applies():
     with Client(app) as c:
         assert c.get("/n?n=4").json() == {"n": 4}
         assert c.get("/n?n=x").status_code == 400
+
+
+def test_string_operators():
+    app = Atila("strops")
+
+    @app.route("/s")
+    @app.inspect(a__startswith="ab", b__endswith="yz", c__contains="mid", d__notcontain="bad",
+                 e__notstartwith="x", f__notendwith="z")
+    def s(context, **k):
+        return "ok"
+    with Client(app) as c:
+        assert c.get("/s?a=abc&b=xyz&c=amidb&d=good&e=ax&f=za").status_code == 200
+        bad(c.get("/s?a=ba"), "a", "startswith")
+        bad(c.get("/s?b=yza"), "b", "endswith")
+        bad(c.get("/s?c=none"), "c", "contains")
+        bad(c.get("/s?d=so bad"), "d", "notcontain")
+        bad(c.get("/s?e=xa"), "e", "notstartwith")
+        bad(c.get("/s?f=az"), "f", "notendwith")
