@@ -848,6 +848,8 @@ class H2Protocol(asyncio.Protocol):
             del self.streams[s.sid]
             if not s.complete and not s.reset and not self.lost:
                 self._reset(s, h2.errors.ErrorCodes.CANCEL)
+            # answered before the upload ended: no RST_STREAM(NO_ERROR) (httpx hangs on it);
+            # the rest of the body is acknowledged and dropped as it arrives
         # give back window the app never read
         if s.body and not self.lost:
             n = sum(f for _, f in s.body)

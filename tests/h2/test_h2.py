@@ -203,3 +203,22 @@ def test_idle_h2_connection_is_closed_after_keep_alive():
         assert cl.goaway() is not None and cl.goaway().error_code == 0
         assert time.monotonic() - t0 < 4
         cl.close()
+
+
+def test_response_before_the_upload_ends(h2server):
+    # the app answers without reading the body: the client gets its answer, the
+    # unread body is acknowledged (window) and dropped; the connection stays usable
+    cl = RawH2(h2server.port)
+    sid = cl.conn.get_next_available_stream_id()
+    cl.conn.send_headers(sid, [(b":method", b"POST"), (b":path", b"/"), (b":scheme", b"http"),
+                               (b":authority", b"x")])
+    for _ in range(3):
+        cl.conn.send_data(sid, b"x" * 16000)
+    cl.flush()
+    status, _, body, _ = cl.response(sid)
+    assert status == 200 and body == b"hello 2 http"
+    with httpx.Client(http1=False, http2=True) as c:
+        r = c.post(h2server.url + "/", content=b"y" * 3_000_000)
+        assert r.status_code == 200
+        assert c.get(h2server.url + "/").status_code == 200
+    cl.close()
