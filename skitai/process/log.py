@@ -11,6 +11,7 @@ gives one JSON object per line with the same facts as separate keys.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -64,3 +65,48 @@ class MasterLog:
                 self.stream.close()
             except OSError:
                 pass
+
+
+def setup_worker_logging(prefs, worker_id: int) -> None:
+    """Route a worker's Python ``logging`` (engine errors, app load failures)
+    to where the master logs, tagged ``W<id>``, unless the app configured
+    logging itself. Without it a worker's error would print bare on stderr
+    and miss ``<logpath>/server.log``."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    path = server_log_path(getattr(prefs, "logpath", None))
+    try:
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8") if path \
+            else logging.StreamHandler(sys.stderr)
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+    if str(getattr(prefs, "log_format", "text") or "text").lower() == "json":
+        handler.setFormatter(_JsonFormatter(f"W{worker_id}"))
+    else:
+        handler.setFormatter(_TextFormatter(
+            f"%(asctime)s [%(levelname)s] W{worker_id} %(name)s: %(message)s", "%Y.%m.%d %H:%M:%S"))
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+class _TextFormatter(logging.Formatter):
+    """Lower-case level names, as in the master's and the access log's lines."""
+
+    def formatMessage(self, record):
+        record.levelname = record.levelname.lower()
+        return super().formatMessage(record)
+
+
+class _JsonFormatter:
+    def __init__(self, worker: str):
+        self.worker = worker
+
+    def format(self, record) -> str:
+        rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
+               + f".{int(record.msecs):03d}", "level": record.levelname.lower(),
+               "worker": self.worker, "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            rec["exc"] = logging.Formatter().formatException(record.exc_info)
+        return json.dumps(rec, default=str)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from . import notify, proctitle
 from .critical import CriticalPoint
-from .log import MasterLog
+from .log import MasterLog, setup_worker_logging
 
 EXIT_STOP = 0
 EXIT_MAX_REQUESTS = 3
@@ -320,6 +320,7 @@ class Master:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             notify._set_fd(ready_w, report_files=self.use_reloader)
             proctitle.set_title(self.name, f"worker #{worker_id}")
+            setup_worker_logging(self.prefs, worker_id)
             result = self.worker_fn(self.prefs, self.sockets, self.table, worker_id)
             rc = int(result or 0)
         except SystemExit as e:

@@ -2,7 +2,8 @@
 
 Routes: ``/`` -> this worker's pid, ``/slow`` -> the pid after 0.3 s,
 ``/busy`` -> spins the CPU forever (blocks the worker's loop: only the
-critical point can end it), ``/version`` -> ``VERSION`` (the SIGHUP test
+critical point can end it; with ``PROCESS_APP_MARK`` set, ``/slow`` appends
+a line to that file when it starts), ``/version`` -> ``VERSION`` (the SIGHUP test
 serves a copy of this file and edits it).
 """
 
@@ -23,6 +24,10 @@ async def app(scope, receive, send):
                 return
     path = scope["path"]
     if path == "/slow":
+        mark = os.environ.get("PROCESS_APP_MARK")
+        if mark:  # lets a test know the request reached the app (one line each)
+            with open(mark, "a") as f:
+                f.write(f"{os.getpid()}\n")
         await asyncio.sleep(0.3)
     elif path == "/busy":
         while True:

@@ -34,6 +34,10 @@ def handle(conn: socket.socket) -> None:
             data += chunk
         path = data.split(b" ", 2)[1].decode()
         if path == "/slow":
+            mark = os.environ.get("STANDIN_MARK")
+            if mark:  # one line per request that reached the worker
+                with open(mark, "a") as f:
+                    f.write(f"{os.getpid()}\n")
             time.sleep(0.5)
         elif path == "/busy":
             while True:

@@ -88,9 +88,10 @@ def test_sigkilled_worker_is_replaced_and_service_continues():
         assert srv.stop() == 0
 
 
-def test_inflight_requests_finish_on_sigterm_and_master_exits_0():
+def test_inflight_requests_finish_on_sigterm_and_master_exits_0(tmp_path):
     port = free_port()
-    with serve(port) as srv:
+    mark = tmp_path / "started"
+    with serve(port, env={"PROCESS_APP_MARK": str(mark)}) as srv:
         two_workers(srv)
         results: list = []
 
@@ -103,7 +104,9 @@ def test_inflight_requests_finish_on_sigterm_and_master_exits_0():
         threads = [threading.Thread(target=call) for _ in range(16)]
         for t in threads:
             t.start()
-        time.sleep(0.15)  # all in flight (0.3 s each)
+        # every request is being handled by a worker (each takes 0.3 s) when SIGTERM arrives
+        wait_for(lambda: mark.exists() and len(mark.read_text().split()) == 16, 10,
+                 interval=0.005, what="16 requests in flight")
         workers = worker_pids(srv.pid)
         srv.signal(signal.SIGTERM)
         for t in threads:

@@ -108,9 +108,10 @@ def test_memory_limit_replaces_worker():
         assert srv.stop() == 0
 
 
-def test_sigterm_finishes_inflight_requests_and_exits_0():
+def test_sigterm_finishes_inflight_requests_and_exits_0(tmp_path):
     port = free_port()
-    with standin(port, "--workers", "2") as srv:
+    mark = tmp_path / "started"
+    with standin(port, "--workers", "2", env={"STANDIN_MARK": str(mark)}) as srv:
         results: list = []
 
         def call():
@@ -122,7 +123,9 @@ def test_sigterm_finishes_inflight_requests_and_exits_0():
         threads = [threading.Thread(target=call) for _ in range(10)]
         for t in threads:
             t.start()
-        time.sleep(0.2)  # requests are in flight (each takes 0.5 s)
+        # every request reached a worker (each takes 0.5 s) when SIGTERM arrives
+        wait_for(lambda: mark.exists() and len(mark.read_text().split()) == 10, 10,
+                 interval=0.005, what="10 requests in flight")
         srv.signal(signal.SIGTERM)
         for t in threads:
             t.join(15)
