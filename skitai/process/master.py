@@ -199,7 +199,13 @@ class Master:
         addrs = " ".join(_sockname(s) for s in self.sockets)
         self.log("master started", pid=os.getpid(), workers=self.nworkers, listen=addrs,
                  name=self.name)
-        self._write_pidfile()
+        try:
+            self._write_pidfile()
+        except OSError as e:
+            self.log(f"cannot write the pid file {self.pidfile}: {e.strerror or e}", "error")
+            for sock in self.sockets:
+                sock.close()
+            return 1
         proctitle.set_title(self.name, "master")
         _metric("setup_master", self.prefs)
         self._install_signals()

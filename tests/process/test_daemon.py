@@ -116,3 +116,15 @@ def test_foreground_master_writes_and_removes_its_pidfile(tmp_path):
         assert srv.stop() == 0
         time.sleep(0.1)
         assert not pidfile.exists()
+
+
+def test_unwritable_pidfile_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "tests.process.standin", "--port", str(port),
+                        "--workers", "1", "--pidfile", str(blocker / "app.pid")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "cannot write the pid file" in r.stderr and "Traceback" not in r.stderr
