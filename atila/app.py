@@ -715,6 +715,11 @@ class Atila:
             resp = await self._error_response(ctx, exc)
         if self._cors or self.access_control_allow_origin:
             self._add_cors(ctx, resp, request.routable)
+        hints = request.g.__dict__.get("_early_hints")
+        if hints and "http.response.early_hint" in (scope.get("extensions") or {}):
+            # context.push / hint_promise: 103 Early Hints (see docs/architecture.md: no HTTP/2 push)
+            await send({"type": "http.response.early_hint",
+                        "links": [f"<{u}>; rel=preload".encode("latin-1") for u in hints]})
         await self._send(resp, send, method == "HEAD", scope.get("extensions"))
 
     async def _no_route(self, ctx, path: str, method: str, allowed, send) -> None:

@@ -92,6 +92,14 @@ class Context:
     def Static(self, path: str, mimetype: str | None = None, max_age: int = 0) -> Response:
         return _resp.make_static(self.response, self.app.resolve_path(path, static=True), mimetype, max_age)
 
+    def push(self, uri: str) -> None:
+        """Ask the browser to preload ``uri``: sent as ``103 Early Hints`` with
+        ``Link: <uri>; rel=preload`` before the response (HTTP/2 server push is
+        not used: browsers removed it). Ignored where the server cannot send 103."""
+        _add_hint(self.request, uri)
+
+    hint_promise = push
+
     # -- URL building -------------------------------------------------------------
     def urlfor(self, target: Any, *args: Any, **kwargs: Any) -> str:
         return self.app.build_url(target, *args, _root=self.request.root_path, **kwargs)
@@ -122,3 +130,9 @@ class Context:
     def numthreads(self) -> int:
         app = self.app
         return app._nthreads if app._nthreads is not None else (app.threads if app.threads is not None else 4)
+
+
+def _add_hint(request, uri: str) -> None:
+    if any(c in uri for c in "\r\n\0<>"):
+        raise ValueError(f"bad uri for an early hint: {uri!r}")
+    request.g.__dict__.setdefault("_early_hints", []).append(uri)

@@ -74,7 +74,7 @@ class Headers(dict):
 class Request:
     __slots__ = ("scope", "receive", "path", "method", "root_path", "app", "_headers", "_body",
                  "_query", "_form", "_json", "_data", "_cookies", "_args", "PARAMS", "DEFAULT",
-                 "routed", "routable", "g", "_trusted")
+                 "routed", "routable", "_g")
 
     def __init__(self, scope: dict, receive, path: str, app) -> None:
         self.scope = scope
@@ -95,8 +95,15 @@ class Request:
         self.DEFAULT: dict[str, Any] = {}
         self.routed = None
         self.routable = None
-        self.g = SimpleNamespace()
-        self._trusted = None
+        self._g = None
+
+    @property
+    def g(self) -> SimpleNamespace:
+        """A per-request namespace for hooks and handlers (``context.request.g.user = ...``)."""
+        g = self._g
+        if g is None:
+            g = self._g = SimpleNamespace()
+        return g
 
     # -- basic members ---------------------------------------------------
     @property

@@ -37,6 +37,11 @@ class Response:
 
     __slots__ = ("status", "reason", "headers", "body", "json", "explicit", "_request")
 
+    def hint_promise(self, uri: str) -> None:
+        """``was.response.hint_promise(uri)``: see ``Context.push`` (103 Early Hints)."""
+        from .context import _add_hint
+        _add_hint(self._request, uri)
+
     def __init__(self, status: int = 200, reason: str = "OK", request=None) -> None:
         self.status = status
         self.reason = reason
