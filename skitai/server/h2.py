@@ -263,6 +263,8 @@ class _Stream:
         hdrs = [(b":status", b"103")]
         for u in uris:
             v = u if raw else f"<{u}>; rel=preload"
+            if any(c in v for c in "\r\n\0"):
+                raise ValueError(f"early hint link contains a line break: {v!r}")
             hdrs.append((b"link", v.encode("latin-1")))
         try:
             self.proto.conn.send_headers(self.sid, hdrs)
