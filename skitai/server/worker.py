@@ -135,6 +135,8 @@ async def _serve(prefs: Any, sockets: list, table: Any, worker_id: int) -> int:
             loop.add_signal_handler(sig, ctx.request_stop, EXIT_STOPPED)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
+    if _early_stop:
+        ctx.request_stop(EXIT_STOPPED)
 
     sslctx = _ssl_context(prefs)
     backlog = int(pref(prefs, "backlog") or 2048)
@@ -208,10 +210,25 @@ async def _shutdown_table(table: Any) -> None:
         log.error("lifespan shutdown failed: %s", exc)
 
 
+_early_stop: list[int] = []
+
+
+def _early_signals() -> None:
+    """Remember a SIGTERM/SIGINT that arrives before the loop handles signals
+    (while the app is imported and started), so it is not a crash but a stop."""
+    def remember(signum, frame) -> None:
+        _early_stop.append(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, remember)
+
+
 def run(prefs: Any, sockets: list, table: Any, worker_id: int = 0) -> int:
     """Serve ``sockets`` with ``table`` (an ASGI app; a MountTable in the engine)
     until SIGTERM or max_requests; returns the worker exit code."""
     install_uvloop()
+    _early_signals()
     if isinstance(sockets, socket.socket):
         sockets = [sockets]
     for s in sockets:
