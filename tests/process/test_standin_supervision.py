@@ -187,3 +187,30 @@ def test_quick_crashes_back_off():
         assert "restarting in 0.5s" in out
         assert srv.proc.poll() is None  # a crash is not "the app cannot load": keep trying
         assert srv.stop() == 0
+
+
+def test_sigint_stops_gracefully_and_a_second_one_kills_at_once():
+    port = free_port()
+    with standin(port, "--workers", "1", "--shutdown-timeout", "20") as srv:
+        wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        srv.signal(signal.SIGINT)
+        assert srv.proc.wait(10) == 0
+        assert "SIGINT received: stopping" in srv.output()
+    port = free_port()
+    with standin(port, "--workers", "1", "--shutdown-timeout", "20") as srv:
+        # a request that never finishes in time keeps the worker draining ...
+        threading.Thread(target=lambda: _quiet_get(port, "/busy"), daemon=True).start()
+        time.sleep(0.3)
+        srv.signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert srv.proc.poll() is None  # still draining (shutdown_timeout 20 s)
+        srv.signal(signal.SIGINT)  # ... until Ctrl-C again
+        assert srv.proc.wait(10) == 0
+        assert "second SIGINT: killing workers now" in srv.output()
+
+
+def _quiet_get(port, path):
+    try:
+        get(port, path, timeout=20)
+    except OSError:
+        pass
