@@ -715,7 +715,8 @@ class Atila:
             resp = await self._error_response(ctx, exc)
         if self._cors or self.access_control_allow_origin:
             self._add_cors(ctx, resp, request.routable)
-        hints = request.g.__dict__.get("_early_hints")
+        g = request._g
+        hints = g.__dict__.get("_early_hints") if g is not None else None
         if hints and "http.response.early_hint" in (scope.get("extensions") or {}):
             # context.push / hint_promise: 103 Early Hints (see docs/architecture.md: no HTTP/2 push)
             await send({"type": "http.response.early_hint",
