@@ -67,7 +67,7 @@ class Lifespan:
             raise LifespanError(f"{self.name}: lifespan startup did not finish in {timeout}s") from None
         except Exception as exc:
             # the app does not speak lifespan (e.g. it asserts scope['type'] == 'http')
-            log.debug("%s: no lifespan support (%r)", self.name, exc)
+            log.info("%s: lifespan unsupported (the app raised %r); served without it", self.name, exc)
             self._task = None
             return
         kind = message.get("type")

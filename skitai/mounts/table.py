@@ -154,8 +154,11 @@ class MountTable:
         limit = self._pref("max_body_size", None)
         self._global_limit = int(limit) if limit is not None else None
         hosts: dict[str | None, dict[str, _Point]] = {}
+        lifespans: dict[int, Lifespan] = {}
         for m in self.mounts:
             self._load_one(m)
+            if m.lifespan is not None:  # one app object mounted twice has one lifespan
+                m.lifespan = lifespans.setdefault(id(m.target), m.lifespan)
             points = hosts.setdefault(m.host, {})
             pt = points.get(m.prefix)
             if pt is None:
@@ -222,8 +225,10 @@ class MountTable:
     async def startup(self) -> None:
         if not self.loaded:
             self.load()
+        done: set[int] = set()
         for m in self.mounts:
-            if m.lifespan is not None:
+            if m.lifespan is not None and id(m.lifespan) not in done:
+                done.add(id(m.lifespan))
                 await m.lifespan.startup()
         self.started = True
 

@@ -166,3 +166,20 @@ def test_http2_body_without_content_length_is_limited():
     assert r.status == 413
     r = asyncio.run(acall(t, make_scope("POST", "/small", http_version="2"), body=[b"x" * 80]))
     assert r.status == 200 and r.body == b"80"
+
+
+def test_one_app_mounted_twice_has_one_lifespan():
+    mounts_asgi.EVENTS.clear()
+    t = MountTable()
+    t.add("/a", mounts_asgi.app)
+    t.add("/b", mounts_asgi.app)
+    t.load()
+
+    async def go():
+        await t.startup()
+        r = await acall(t, make_scope("GET", "/b/x"))
+        await t.shutdown()
+        return r
+    r = asyncio.run(go())
+    assert mounts_asgi.EVENTS == ["startup", "shutdown"]
+    assert b"'state': {'db': 'connected'}" in r.body
