@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -105,10 +106,16 @@ def _run_bench(tmp_path, *args):
     cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--no-setup", "--work", str(tmp_path / "work"),
            "--duration", "1", "--rounds", "1", "--warmup", "0", "--output", str(out), "--json", str(raw),
            *args]
+    started = time.time() - 1
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stdout + res.stderr
-    leftovers = [p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
-                 if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+    apps = str(ROOT / "bench" / "apps")
+    leftovers = []
+    for p in psutil.process_iter(["pid", "cmdline", "cwd", "create_time"]):
+        if (p.info["create_time"] or 0) < started:
+            continue
+        if str(tmp_path) in " ".join(p.info["cmdline"] or []) or p.info["cwd"] == apps:
+            leftovers.append((p.info["pid"], p.info["cmdline"]))
     assert leftovers == [], f"server processes left running: {leftovers}"
     return json.loads(raw.read_text()), out.read_text()
 
