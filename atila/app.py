@@ -30,6 +30,7 @@ logger = logging.getLogger("atila")
 
 _REQUIRED: Any = object()
 _EMPTY: dict = {}
+_SIG_NAMES: dict[Callable, list[str]] = {}
 _BODYLESS = frozenset(("GET", "HEAD", "OPTIONS"))
 _NO_BODY_STATUS = frozenset((204, 304))
 _DEFAULT_METHODS = frozenset(("GET",))
@@ -466,17 +467,19 @@ class Atila:
             raise LookupError(f"no route named {name!r}")
         return routes
 
-    def build_url(self, target: Any, *args: Any, _root: str | None = None, _lenient: bool = False,
-                  **kwargs: Any) -> str:
+    def build_url(self, target: Any, *args: Any, _root: str | None = None, **kwargs: Any) -> str:
         """``urlfor``: path parameters from args/kwargs, other function parameters spill into the query."""
         routes = self._find_routes(target)
         root = self._mount_point.rstrip("/") if _root is None else _root
         last_err: Exception | None = None
         for route in routes:
-            try:
-                sig_names = [n for n in _param_names(route.func)]
-            except (TypeError, ValueError):
-                sig_names = []
+            sig_names = _SIG_NAMES.get(route.func)
+            if sig_names is None:
+                try:
+                    sig_names = _param_names(route.func)
+                except (TypeError, ValueError):
+                    sig_names = []
+                _SIG_NAMES[route.func] = sig_names
             values: dict[str, Any] = {}
             order = list(route.param_names) + [n for n in sig_names if n not in route.param_names]
             if len(args) > len(order):
@@ -490,10 +493,7 @@ class Atila:
             except KeyError as e:
                 last_err = LookupError(f"missing URL parameter {e.args[0]!r} for {route.name}")
                 continue
-            rest = {k: v for k, v in values.items() if k not in used and k in route.param_names}
-            query = {k: v for k, v in values.items() if k not in used and k not in rest}
-            if not _lenient:
-                pass
+            query = {k: v for k, v in values.items() if k not in used and k not in route.param_names}
             qs = encode_query(query)
             return (root + path) + (f"?{qs}" if qs else "")
         raise last_err or LookupError(str(target))
@@ -561,10 +561,6 @@ class Atila:
 
     # ------------------------------------------------------------------
     # helpers used by the request path
-    @property
-    def _pool_size(self) -> int:
-        return self._nthreads if self._nthreads is not None else 4
-
     def _get_executor(self, scope: dict) -> ThreadPool | None:
         ex = self._executor
         if ex is None:

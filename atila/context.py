@@ -109,9 +109,10 @@ class Context:
     def urlpatch(self, target: Any, **kwargs: Any) -> str:
         """URL of ``target`` keeping this request's parameters, with ``kwargs`` replacing some."""
         merged = dict(self.request.URL)
-        merged.update(self.request.PARAMS)
+        wanted = self.app._find_routes(target)[0].param_names
+        merged.update((k, v) for k, v in self.request.PARAMS.items() if k in wanted)
         merged.update(kwargs)
-        return self.app.build_url(target, _root=self.request.root_path, _lenient=True, **merged)
+        return self.app.build_url(target, _root=self.request.root_path, **merged)
 
     partial = urlpatch
 
