@@ -77,3 +77,16 @@ def test_package_under_a_mount_point_with_pref():
         assert r.json() == {"app": "engine test"}
         assert r.headers["access-control-allow-origin"] == "http://front.test"  # pref attribute applied
         assert engine.get("/v1/nothing").status_code == 404
+
+
+def test_package_app_over_http2():
+    import httpx
+    port = free_port()
+    with skitai.test_client("tests.atila.engine_pkg", port=port, cwd=str(ROOT), args=["--workers", "1"]):
+        with httpx.Client(http1=False, http2=True, base_url=f"http://127.0.0.1:{port}", timeout=5) as c:
+            r = c.get("/items/9?q=h2")
+            assert r.http_version == "HTTP/2"
+            assert r.json() == {"id": 9, "q": "h2"}
+            assert c.get("/stream").text == "chunk0;chunk1;chunk2;"
+            assert c.get("/file").text == "static file content\n"
+            assert c.get("/boom").status_code == 500
