@@ -69,18 +69,26 @@ class Runner:
         inst = self.instances.get(key)
         if inst is not None and inst.alive():
             return inst
-        try:
-            port = free_port()
-            launch = build(row.server, row.app, port, workers, self.ctx, row.variant)
-            name = f"{row.server}-{row.app}{'-' + row.variant if row.variant else ''}-w{workers}"
-            inst = Instance(name, launch, port, workers, self.log_dir)
-            self.log(f"  start {name} on :{port}")
-            inst.start(timeout=40)
-        except (NotAvailable, StartFailed) as e:
-            self.broken[key] = e
-            if inst is not None:
+        name = f"{row.server}-{row.app}{'-' + row.variant if row.variant else ''}-w{workers}"
+        for attempt in (1, 2):
+            inst = None
+            try:
+                port = free_port()
+                launch = build(row.server, row.app, port, workers, self.ctx, row.variant)
+                inst = Instance(name, launch, port, workers, self.log_dir)
+                self.log(f"  start {name} on :{port}")
+                inst.start(timeout=40)
+                break
+            except StartFailed as e:
                 inst.stop()
-            raise
+                # another process on this shared machine may have taken the free port: try once more
+                if attempt == 1 and "in use" in str(e).lower():
+                    continue
+                self.broken[key] = e
+                raise
+            except NotAvailable as e:
+                self.broken[key] = e
+                raise
         self.instances[key] = inst
         return inst
 
