@@ -72,8 +72,9 @@ def select(args) -> list:
         scenarios = [s for s in scenarios if any(s.id == w or s.id.startswith(w) for w in wanted)]
         if not scenarios:
             raise SystemExit(f"--only {args.only}: no such scenario (see --list)")
-    # one worker count at a time, so each server set is started once per group
-    return sorted(scenarios, key=lambda s: s.workers)
+    # one worker count at a time, so each server set is started once per group; idle-rss first in
+    # its group so it sees freshly started servers
+    return sorted(scenarios, key=lambda s: (s.workers, s.tool != "idle-rss"))
 
 
 def estimate_s(scenarios, settings: Settings, only_rows) -> float:
