@@ -75,9 +75,13 @@ class WSGIPool:
             try:
                 result = fn(*args)
             except BaseException as exc:  # noqa: B036 - handed to the awaiting coroutine
-                loop.call_soon_threadsafe(_set_exception, fut, exc)
+                done, value = _set_exception, exc
             else:
-                loop.call_soon_threadsafe(_set_result, fut, result)
+                done, value = _set_result, result
+            try:
+                loop.call_soon_threadsafe(done, fut, value)
+            except RuntimeError:
+                pass  # the loop is closed (worker exiting): nobody waits for this any more
 
     def run(self, loop: asyncio.AbstractEventLoop, fn, *args) -> asyncio.Future:
         """Queue ``fn(*args)`` for a pool thread; await the returned future on ``loop``."""
@@ -490,6 +494,14 @@ class _Response:
         self.hand_over(False)
         return None
 
+    def cancel(self, why: BaseException) -> None:
+        """Loop: the request was cancelled; a thread streaming it stops at its next block."""
+        with self.lock:
+            if self.broken is None:
+                self.broken = why
+            if self.room is not None:
+                self.room.notify_all()
+
     def abandon(self) -> bool:
         """Thread, app failed: mark finished; True when the response already started."""
         with self.lock:
@@ -555,9 +567,12 @@ class WSGIAdapter:
             self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
         try:
             result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), resp)
+            await self._finish(result, scope, send, resp)
+        except asyncio.CancelledError as exc:
+            resp.cancel(exc)
+            raise
         finally:
-            del inflight[resp]
-        await self._finish(result, scope, send, resp)
+            inflight.pop(resp, None)
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         self._ticker = None

@@ -344,3 +344,26 @@ def test_streaming_backpressure_bounds_what_the_app_runs_ahead():
     asyncio.run(go())
     assert sent[0] == 64 * block
     assert max(ahead) <= HIGH_WATER + BUFFER + 2 * block, max(ahead)
+
+
+def test_cancelled_request_stops_a_thread_blocked_on_backpressure():
+    mounts_wsgi.CLOSED.clear()
+    t = mounted(mounts_wsgi.closing_app, threads=2)
+
+    async def go():
+        stuck = asyncio.Event()
+
+        async def receive():
+            await asyncio.sleep(30)
+
+        async def send(m):
+            await stuck.wait()   # a client that never reads
+        task = asyncio.create_task(t(make_scope("GET", "/?2000"), receive, send))
+        await asyncio.sleep(0.3)
+        assert not mounts_wsgi.CLOSED    # the thread waits for room
+        task.cancel()
+        deadline = time.monotonic() + 3
+        while not mounts_wsgi.CLOSED and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    asyncio.run(go())
+    assert len(mounts_wsgi.CLOSED) == 1
