@@ -175,6 +175,34 @@ class Request:
         ct = self.get_content_type()
         return ct.split("/", 1)[-1] if ct else None
 
+    @property
+    def acceptables(self) -> dict[str, dict[str, str]]:
+        """``Accept`` parsed: ``{"text/html": {"q": "0.9"}, ...}``."""
+        out: dict[str, dict[str, str]] = {}
+        for item in (self.headers.get("accept") or "").split(","):
+            parts = [p.strip() for p in item.split(";")]
+            if not parts[0]:
+                continue
+            params = {}
+            for p in parts[1:]:
+                k, _, v = p.partition("=")
+                params[k.strip()] = v.strip()
+            out[parts[0].lower()] = params
+        return out
+
+    def acceptable(self, media: str) -> bool:
+        """True when the client accepts ``media`` (wildcards count; no Accept accepts all)."""
+        acc = self.acceptables
+        if not acc:
+            return True
+        media = media.lower()
+        main = media.split("/", 1)[0]
+        for m in (media, f"{main}/*", "*/*"):
+            params = acc.get(m)
+            if params is not None and params.get("q", "1") not in ("0", "0.0", "0.00", "0.000"):
+                return True
+        return False
+
     def get_user_agent(self) -> str | None:
         return self.headers.get("user-agent")
 

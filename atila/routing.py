@@ -64,6 +64,20 @@ class Route:
     def __repr__(self) -> str:
         return f"<Route {self.rule} {sorted(self.methods)} -> {self.name}>"
 
+    def __getitem__(self, key: str) -> Any:
+        """``request.routable["methods"]`` etc., the documented dict view."""
+        if key == "methods":
+            return sorted(self.methods)
+        if key == "content_types":
+            return sorted(self.content_types) if self.content_types else []
+        if key == "options":
+            return self.options
+        if key == "mntopt":
+            return dict(self.mount.options) if self.mount is not None else {}
+        if key == "route":
+            return self.rule
+        raise KeyError(key)
+
 
 def parse_rule(rule: str):
     """Split a rule into literal text and parameters.

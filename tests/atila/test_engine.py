@@ -90,3 +90,12 @@ def test_package_app_over_http2():
             assert c.get("/stream").text == "chunk0;chunk1;chunk2;"
             assert c.get("/file").text == "static file content\n"
             assert c.get("/boom").status_code == 500
+
+
+def test_app_object_style_through_the_engine():
+    with skitai.test_client("tests.atila.engine_objapp:app", port=free_port(), cwd=str(ROOT),
+                            args=["--workers", "1"]) as engine:
+        assert engine.get("/").text == "old style before"
+        assert engine.get("/pets/45").json() == {"id": 45, "kind": "dog", "name": "Monk"}
+        assert engine.get("/pets/abc").status_code == 404
+        assert engine.get("/legacy/hi").text == "/pets/45"

@@ -273,3 +273,19 @@ def test_file_like_and_response_with_raw_file(tmp_path):
         assert c.get("/filelike").content == b"0123456789"
         r = c.get("/video")
         assert r.content == b"0123456789" and r.headers["content-type"] == "video/mp4"
+
+
+def test_routable_and_acceptables(tmp_path):
+    app = make_app(tmp_path)
+
+    @app.route("/meta", methods=["GET", "POST"], authenticate="bearer")
+    def meta(context):
+        r = context.request
+        return {"methods": r.routable["methods"], "options": r.routable["options"],
+                "json_ok": r.acceptable("application/json"), "html_ok": r.acceptable("text/html"),
+                "acc": r.acceptables, "routed": r.routed.__name__}
+    with Client(app) as c:
+        d = c.get("/meta", headers={"Accept": "application/json, text/*;q=0"}).json()
+        assert d["methods"] == ["GET", "POST"] and d["options"] == {"authenticate": "bearer"}
+        assert d["json_ok"] is True and d["html_ok"] is False
+        assert d["acc"]["text/*"] == {"q": "0"} and d["routed"] == "meta"
