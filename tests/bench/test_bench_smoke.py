@@ -159,3 +159,54 @@ def test_a_server_that_dies_at_start_is_a_failure_not_a_crash(tmp_path):
         inst.start(timeout=10)
     inst.stop()
     assert not inst.alive()
+
+
+ECHO_SERVER = """
+import asyncio, sys
+from websockets.asyncio.server import serve
+
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    async with serve(echo, "127.0.0.1", int(sys.argv[1]), compression=None):
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+
+
+def test_ws_client_echo_and_idle_against_a_real_websocket_server(tmp_path):
+    from tests.support import ServerProcess, free_port
+
+    script = tmp_path / "echo_server.py"
+    script.write_text(ECHO_SERVER)
+    port = free_port()
+    client = str(ROOT / "bench" / "harness" / "wsclient.py")
+    with ServerProcess([str(script), str(port)], port):
+        res = subprocess.run([sys.executable, client, "echo", f"ws://127.0.0.1:{port}/ws", "--connections", "3",
+                              "--round-trips", "301"], capture_output=True, text=True, timeout=60)
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+        assert out["requests"] == 301 and out["errors"] == 0, out
+        assert out["p50_ms"] is not None and out["p50_ms"] <= out["p99_ms"]
+
+        idle = subprocess.Popen([sys.executable, client, "idle", f"ws://127.0.0.1:{port}/ws", "--connections",
+                                 "7", "--hold", "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert idle.stdout.readline().split() == ["READY", "7", "0"]
+            idle.stdin.close()
+            assert idle.wait(20) == 0
+        finally:
+            if idle.poll() is None:
+                idle.kill()
+
+
+def test_ws_client_reports_a_refused_connection_as_one_json_error():
+    from tests.support import free_port
+
+    client = str(ROOT / "bench" / "harness" / "wsclient.py")
+    res = subprocess.run([sys.executable, client, "echo", f"ws://127.0.0.1:{free_port()}/ws", "--connections", "1",
+                          "--round-trips", "1"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1
+    assert "error" in json.loads(res.stdout.strip().splitlines()[-1])
