@@ -26,7 +26,9 @@ async def main() -> None:
     ap.add_argument("--max-body", type=int, default=20 << 20)
     a = ap.parse_args()
     prefs = types.SimpleNamespace(threads=a.threads, max_body_size=a.max_body, keep_alive=5,
-                                  request_timeout=10, shutdown_timeout=5)
+                                  request_timeout=10, shutdown_timeout=5, h2_max_concurrent_streams=100,
+                                  h2_initial_window_size=65535, h2_max_frame_size=16384,
+                                  h2_max_header_list_size=65536, ws_max_message_size=1 << 20)
     table = MountTable()
     for item in a.mounts:
         point, _, spec = item.partition("=")
@@ -38,6 +40,8 @@ async def main() -> None:
     table.load(prefs)
     loop = asyncio.get_running_loop()
     ctx = ServerContext(prefs=prefs, app=table, loop=loop)
+    from skitai.server import h2
+    h2.install(ctx)  # HTTP/2 (prior knowledge, h2c) and WebSocket hand-offs
     await table.startup()
     server = await loop.create_server(lambda: H1Protocol(ctx), "127.0.0.1", a.port)
     stop = asyncio.Event()

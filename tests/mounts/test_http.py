@@ -137,3 +137,17 @@ def test_flask_server_sent_events_are_not_held(server):
             seen.append((time.monotonic() - t0, chunk))
     assert b"".join(c for _, c in seen) == b"data: one\n\ndata: two\n\n"
     assert seen[0][1] == b"data: one\n\n" and seen[0][0] < 0.4
+
+
+def test_http2_static_flask_and_upload(server, www):
+    data = (www / "big.bin").read_bytes()
+    with httpx.Client(http1=False, http2=True, base_url=server.url, timeout=10) as c:
+        r = c.get("/static/big.bin")
+        assert r.http_version == "HTTP/2" and r.content == data
+        r = c.get("/static/big.bin", headers={"Range": "bytes=10-19"})
+        assert r.status_code == 206 and r.content == data[10:20]
+        assert c.get("/flaskapp/links").text.startswith("/flaskapp/hello http://127.0.0.1")
+        body = os.urandom(50_000)
+        r = c.post("/input/?all", content=iter([body[:20_000], body[20_000:]]))
+        assert r.json()["md5"] == hashlib.md5(body).hexdigest()
+        assert c.get("/stream/?20").content == b"".join(bytes([48 + i % 10]) * 8192 for i in range(20))
