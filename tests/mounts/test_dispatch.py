@@ -115,3 +115,29 @@ def test_describe_lists_mounts():
     t = table(("/", tagged("x")), ("/s", "tests/apps/mounts_static", {"max_age": 10}))
     lines = t.describe()
     assert lines[0].startswith("/ -> asgi") and "mounts_static" in lines[1] and "static" in lines[1]
+
+
+def test_websocket_scopes():
+    import asyncio
+
+    async def ws_app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": scope["root_path"] + "|" + scope["path"]})
+
+    t = table(("/ws", ws_app), ("/w", mounts_wsgi.writer))
+
+    async def go(path):
+        out = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(m):
+            out.append(m)
+        scope = {"type": "websocket", "path": path, "raw_path": path.encode(), "root_path": "",
+                 "headers": [(b"host", b"x")], "query_string": b""}
+        await t(scope, receive, send)
+        return out
+    assert asyncio.run(go("/ws/chat"))[1] == {"type": "websocket.send", "text": "/ws|/ws/chat"}
+    assert asyncio.run(go("/w/x")) == [{"type": "websocket.close", "code": 1000}]
+    assert asyncio.run(go("/nothing")) == [{"type": "websocket.close", "code": 1000}]
