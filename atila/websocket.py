@@ -189,7 +189,11 @@ class WebSocket:
         if running is self.loop:
             self.loop.create_task(self.asend(message))
             return
-        fut = asyncio.run_coroutine_threadsafe(self.asend(message), self.loop)
+        try:
+            fut = asyncio.run_coroutine_threadsafe(self.asend(message), self.loop)
+        except RuntimeError:  # the worker's loop is gone (shutdown)
+            self.closed = True
+            return
         if self.spec.spec & WS_THREADSAFE:
             try:
                 fut.result(timeout=30)
@@ -212,7 +216,10 @@ class WebSocket:
         if running is self.loop:
             self.loop.create_task(_close())
         else:
-            asyncio.run_coroutine_threadsafe(_close(), self.loop)
+            try:
+                asyncio.run_coroutine_threadsafe(_close(), self.loop)
+            except RuntimeError:
+                self.closed = True
 
 
 def _bind(spec: WSSpec, request) -> dict:

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import skitai
+from atila.pytest_hooks import *  # noqa: F403 - the tutorial's test starts with this import
 from tests.support import free_port, raw_request
 
 ROOT = Path(__file__).resolve().parents[2]
