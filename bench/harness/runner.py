@@ -155,6 +155,8 @@ class Runner:
         status, body = http_get(inst.port, sc.path)
         if status != 200 or (sc.expect and sc.expect not in body):
             raise CheckFailed(f"GET {sc.path} answered {status} {body[:80]!r}")
+        if sc.expect_size and len(body) != sc.expect_size:
+            raise CheckFailed(f"GET {sc.path} answered {len(body)} bytes, expected {sc.expect_size}")
 
     def measure(self, sc: Scenario, inst: Instance, seconds: float) -> dict:
         if sc.tool == "wrk":

@@ -31,6 +31,7 @@ class Scenario:
     rows: list[Row]
     connections: int = 64
     expect: bytes = b""  # a substring the response body must contain (checked before measuring)
+    expect_size: int = 0  # or the exact body size (static files)
     notes: list[str] = field(default_factory=list)
 
 
@@ -56,8 +57,8 @@ ATILA_STARLETTE = Row("uvicorn-starlette", "starlette on uvicorn", "uvicorn", "s
 ATILA_ORIG = Row("orig", "original Atila on original Skitai (PyPI)", "orig", "atila")
 
 
-def _wrk(id, title, what, path, workers, rows, expect=b"", connections=64) -> Scenario:
-    return Scenario(id, title, what, "wrk", path, workers, rows, connections, expect)
+def _wrk(id, title, what, path, workers, rows, expect=b"", connections=64, expect_size=0) -> Scenario:
+    return Scenario(id, title, what, "wrk", path, workers, rows, connections, expect, expect_size)
 
 
 def all_scenarios() -> list[Scenario]:
@@ -82,12 +83,13 @@ def all_scenarios() -> list[Scenario]:
         out.append(_wrk(
             f"static-16k-w{w}", f"Static file 16 KiB, {w} worker(s)",
             "GET /static/16k.bin (a 16 KiB file) from a static directory mount.",
-            "/static/16k.bin", w, [SKITAI_STATIC, NGINX, STARLETTE_STATIC]))
+            "/static/16k.bin", w, [SKITAI_STATIC, NGINX, STARLETTE_STATIC], expect_size=16 * 1024))
         if w == 1:
             out.append(_wrk(
                 "static-1m-w1", "Static file 1 MiB, 1 worker",
                 "GET /static/1m.bin (a 1 MiB file); 16 connections.",
-                "/static/1m.bin", 1, [SKITAI_STATIC, NGINX, STARLETTE_STATIC], connections=16))
+                "/static/1m.bin", 1, [SKITAI_STATIC, NGINX, STARLETTE_STATIC], connections=16,
+                expect_size=1024 * 1024))
     out.append(_wrk(
         "atila-json", "Atila JSON route with a path and a query parameter, 1 worker",
         "GET /items/42?q=hello -> {\"id\": 42, \"q\": \"hello\"}: the project's Atila on Skitai, the same "
