@@ -248,6 +248,9 @@ class MountTable:
     # -- dispatch ---------------------------------------------------------------
     def match(self, scope: dict) -> Mount | None:
         path = scope.get("path", "/")
+        outer = scope.get("root_path")
+        if outer and path.startswith(outer):
+            path = path[len(outer):]  # under another ASGI server started with a root path
         hosts = self._hosts
         if len(hosts) > 1 or None not in hosts:
             host = _host_of(scope)

@@ -141,3 +141,12 @@ def test_websocket_scopes():
     assert asyncio.run(go("/ws/chat"))[1] == {"type": "websocket.send", "text": "/ws|/ws/chat"}
     assert asyncio.run(go("/w/x")) == [{"type": "websocket.close", "code": 1000}]
     assert asyncio.run(go("/nothing")) == [{"type": "websocket.close", "code": 1000}]
+
+
+def test_outer_root_path_from_another_server():
+    t = table(("/v1", tagged("v1")), ("/", tagged("root")))
+    r = j(call(t, target="/proxy/v1/x", root_path="/proxy"))
+    assert r == {"tag": "v1", "path": "/proxy/v1/x", "root_path": "/proxy/v1"}
+    env_t = table(("/v1", mounts_wsgi.echo_environ))
+    env = j(call(env_t, target="/proxy/v1/x", root_path="/proxy"))
+    assert env["SCRIPT_NAME"] == "/proxy/v1" and env["PATH_INFO"] == "/x"
