@@ -48,6 +48,7 @@ EXIT_MEMORY = 4
 EXIT_APP_LOAD = 5
 
 MIN_UPTIME = 5.0        # s: a worker dying sooner is a "quick death" (back-off)
+MIN_UPTIME_PLANNED = 0.5  # s: the same for a worker that left at max_requests
 BACKOFF_BASE = 0.5      # s: first delay after a quick death
 BACKOFF_CAP = 30.0      # s: longest delay between restarts of one slot
 LOAD_GIVEUP = 3         # exit-5s before first readiness -> give up
@@ -495,7 +496,10 @@ class Master:
         if w.worker_id in self.pending:
             return
         delay = 0.0
-        if reason == "crash" and uptime < MIN_UPTIME:
+        # a planned exit (max_requests) is quick only when it is absurdly quick; any
+        # other early exit (crash, memory limit already hit at start) would loop forking
+        quick = uptime < (MIN_UPTIME_PLANNED if reason == "max_requests" else MIN_UPTIME)
+        if quick:
             n = self.quick_deaths.get(w.worker_id, 0) + 1
             self.quick_deaths[w.worker_id] = n
             delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (n - 1))
@@ -503,7 +507,7 @@ class Master:
             self.quick_deaths.pop(w.worker_id, None)
         self.pending[w.worker_id] = (now + delay, reason)
         if delay:
-            self.log(f"worker #{w.worker_id} died {uptime:.1f}s after start; "
+            self.log(f"worker #{w.worker_id} left {uptime:.1f}s after start; "
                      f"restarting in {delay:g}s", "warning")
 
     def _start_pending(self, now: float) -> None:

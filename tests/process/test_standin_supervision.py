@@ -30,8 +30,13 @@ def test_titles_and_one_process_per_worker():
     with standin(port, "--workers", "2") as srv:
         pids = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
                         what="2 workers")
-        titles = sorted(" ".join(psutil.Process(p).cmdline()).strip() for p in pids)
-        assert titles == ["skitai(standin): worker #0", "skitai(standin): worker #1"]
+        want = ["skitai(standin): worker #0", "skitai(standin): worker #1"]
+
+        def titles():
+            return sorted(" ".join(psutil.Process(p).cmdline()).strip() for p in pids)
+
+        # a just-forked worker still carries the master's title for a moment
+        wait_for(lambda: titles() == want, 5, what=f"worker titles {want}, have {titles()}")
         assert " ".join(psutil.Process(srv.pid).cmdline()).strip() == "skitai(standin): master"
         assert get(port)[0] == 200
         assert srv.stop() == 0
@@ -214,3 +219,14 @@ def _quiet_get(port, path):
         get(port, path, timeout=20)
     except OSError:
         pass
+
+
+def test_exit_4_at_start_backs_off_instead_of_looping():
+    port = free_port()
+    with standin(port, "--workers", "1", env={"STANDIN_FAIL": "4"}, wait=False) as srv:
+        wait_for(lambda: "restarting in 1s" in srv.output(), 10, what="second back-off step")
+        time.sleep(0.5)
+        out = srv.output()
+        assert "reason=memory" in out
+        assert out.count("cannot import the app") <= 4  # 0.5 s + 1 s of back-off, not a fork loop
+        assert srv.stop() == 0
