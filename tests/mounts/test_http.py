@@ -151,3 +151,17 @@ def test_http2_static_flask_and_upload(server, www):
         r = c.post("/input/?all", content=iter([body[:20_000], body[20_000:]]))
         assert r.json()["md5"] == hashlib.md5(body).hexdigest()
         assert c.get("/stream/?20").content == b"".join(bytes([48 + i % 10]) * 8192 for i in range(20))
+
+
+def test_table_under_uvicorn_with_root_path():
+    port = free_port()
+    args = ["-m", "uvicorn", "tests.apps.mounts_table:table", "--port", str(port), "--host", "127.0.0.1",
+            "--lifespan", "on", "--root-path", "/pre"]
+    with ServerProcess(args, port) as srv:
+        with httpx.Client(base_url=srv.url, timeout=5) as c:
+            assert c.get("/flask/links").text.startswith("/pre/flask/hello http://127.0.0.1")
+            assert "'state': {'db': 'connected'}" in c.get("/asgi/x").text
+            r = c.get("/s/site.css")
+            assert r.text == "body{}\n" and r.headers["cache-control"] == "max-age=60"
+        srv.stop()
+        assert "Application startup complete" in srv.output()
