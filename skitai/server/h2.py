@@ -758,7 +758,7 @@ class H2Protocol(asyncio.Protocol):
     def _http_scope(self, method: str, target: bytes, headers: list, scheme: str) -> dict:
         path, raw_path, qs = split_target(target)
         gtxnid, ltxnid = txn_ids(self.ctx, headers, self.conn_serial, self.req_serial)
-        ext = skitai_extensions(self.ctx, early_hints=True, http=True, tls=self.tls)
+        ext = skitai_extensions(self.ctx, early_hints=True, http=True)
         ext["http.response.trailers"] = {}
         return {
             "type": "http",

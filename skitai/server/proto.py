@@ -80,7 +80,7 @@ def split_target(target: bytes) -> tuple[str, bytes, bytes]:
     return path, raw, qs
 
 
-def skitai_extensions(ctx: Any, early_hints=None, http: bool = True, tls: bool = False) -> dict:
+def skitai_extensions(ctx: Any, early_hints=None, http: bool = True) -> dict:
     ext: dict = {
         "skitai": {
             "worker_id": getattr(ctx, "worker_id", 0),
@@ -93,9 +93,6 @@ def skitai_extensions(ctx: Any, early_hints=None, http: bool = True, tls: bool =
         ext["http.response.pathsend"] = {}
         if early_hints is not None:
             ext["http.response.early_hint"] = {}
-    if tls:
-        ext["tls"] = {"server_cert": None, "client_cert_chain": [], "tls_version": None,
-                      "cipher_suite": None}
     return ext
 
 

@@ -112,7 +112,7 @@ def build_scope(ctx, *, path_bytes: bytes, headers: list, client, server, scheme
         "client": client,
         "server": server,
         "subprotocols": subprotocols_of(headers),
-        "extensions": {**skitai_extensions(ctx, http=False, tls=scheme == "wss"),
+        "extensions": {**skitai_extensions(ctx, http=False),
                        "websocket.http.response": {}},
         "gtxnid": gtxnid,
         "ltxnid": ltxnid,
