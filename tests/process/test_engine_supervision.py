@@ -117,6 +117,26 @@ def test_inflight_requests_finish_on_sigterm_and_master_exits_0(tmp_path):
                        for p in workers)
 
 
+def test_idle_keep_alive_connections_do_not_hold_up_the_stop():
+    import socket
+    port = free_port()
+    with serve(port, "--shutdown-timeout", "20", "--keep-alive", "60") as srv:
+        two_workers(srv)
+        idle = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            idle.append(s)  # kept open, idle, keep-alive
+        t0 = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        assert srv.proc.wait(15) == 0
+        assert time.monotonic() - t0 < 5  # not shutdown_timeout (20 s)
+        for s in idle:
+            assert s.recv(4096) == b""  # closed by the server
+            s.close()
+
+
 @pytest.mark.load
 def test_sigterm_under_wrk_load_fails_no_request():
     wrk = require_tool("wrk")
