@@ -303,6 +303,9 @@ def load_spec(point: str, spec: Any, app_name: str = "app", pref: Any = None,
         return detect_interface(app), app
     except MountError:
         raise
+    except SystemExit as exc:
+        raise MountError(point, f"loading {spec!r} exited ({exc.code!r}) at import time: guard "
+                                "skitai.run() with if __name__ == '__main__'") from None
     except Exception as exc:  # import errors, app factory errors ...
         raise MountError(point, f"loading {spec!r} failed: {type(exc).__name__}: {exc}") from exc
 

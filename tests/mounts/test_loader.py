@@ -268,3 +268,12 @@ def test_config_hook_runs_at_mount_time_and_can_mount_more():
         assert call(t, target="/assets/site.css").body == b"body{}\n"
     finally:
         skitai._reset()
+
+
+def test_module_exiting_at_import_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    t = MountTable()
+    t.add("/x", "exits.py")
+    with pytest.raises(MountError, match=r"'/x'.*exited \(3\)"):
+        t.load()
