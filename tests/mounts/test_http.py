@@ -165,3 +165,10 @@ def test_table_under_uvicorn_with_root_path():
             assert r.text == "body{}\n" and r.headers["cache-control"] == "max-age=60"
         srv.stop()
         assert "Application startup complete" in srv.output()
+
+
+def test_413_answered_before_the_body_is_sent(server):
+    """The table refuses on Content-Length alone; the client never has to send the body."""
+    resp = raw_request(server.port, b"POST /input/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n",
+                       timeout=5)
+    assert resp.startswith(b"HTTP/1.1 413"), resp[:100]
