@@ -15,6 +15,9 @@ Rules (documented in README "Static directories"):
 - ``max_age``: an int for the whole mount, or a dict ``{path prefix: seconds}``
   (prefix relative to the mount point, longest wins) -> ``Cache-Control:
   max-age=N`` and ``Expires``.
+- Precompressed files: ``x.js.br`` / ``x.js.gz`` next to ``x.js`` are sent
+  (with ``Content-Encoding`` and ``Vary: Accept-Encoding``) when the client
+  accepts br / gzip.
 - Bodies larger than ``SMALL`` use the server's ``http.response.pathsend`` /
   ``http.response.zerocopysend`` extension when offered, else 64 KiB reads.
 """
@@ -51,6 +54,28 @@ def content_type(name: str) -> str:
     if ctype.startswith(_TEXTUAL) and "charset" not in ctype:
         ctype += "; charset=utf-8"
     return ctype
+
+
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def _accepts(header: str, coding: str) -> bool:
+    """Whether Accept-Encoding allows ``coding`` (q=0 refuses; ``*`` counts)."""
+    star = False
+    for item in header.lower().split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        if name.strip() == coding:
+            return q > 0
+        if name.strip() == "*":
+            star = q > 0
+    return star
 
 
 def _plain(status: int, text: str, extra: list | None = None) -> tuple[int, list, bytes]:
@@ -113,7 +138,9 @@ def _header(scope: dict, name: bytes) -> str | None:
 class StaticFiles:
     """ASGI app serving one directory; ``resolve`` is also used to share a mount point with an app."""
 
-    def __init__(self, root: str, max_age: int | dict | None = None, index: str = "index.html"):
+    def __init__(self, root: str, max_age: int | dict | None = None, index: str = "index.html",
+                 precompressed: bool = True):
+        self.precompressed = precompressed
         self.root = os.path.realpath(root)
         if not os.path.isdir(self.root):
             raise NotADirectoryError(root)
@@ -217,8 +244,31 @@ class StaticFiles:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
 
+    def _variant(self, scope: dict, fspath: str) -> tuple[str, str | None, bool]:
+        """(path to send, Content-Encoding, whether variants exist) for precompressed files."""
+        if not self.precompressed:
+            return fspath, None, False
+        found = []
+        for encoding, suffix in _ENCODINGS:
+            candidate = fspath + suffix
+            try:
+                st = os.stat(candidate)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and os.path.realpath(candidate).startswith(self.root + os.sep):
+                found.append((encoding, candidate))
+        if not found:
+            return fspath, None, False
+        accept = _header(scope, b"accept-encoding") or ""
+        for encoding, candidate in found:
+            if _accepts(accept, encoding):
+                return candidate, encoding, True
+        return fspath, None, True
+
     async def _serve(self, scope: dict, send: Any, method: str, fspath: str, rel: str,
                      st: os.stat_result) -> None:
+        ctype = content_type(fspath)
+        fspath, encoding, varies = self._variant(scope, fspath)
         try:
             fh = open(fspath, "rb")
         except OSError:
@@ -231,6 +281,10 @@ class StaticFiles:
             last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
             headers = [(b"etag", etag.encode()), (b"last-modified", last_modified.encode()),
                        (b"accept-ranges", b"bytes")]
+            if varies:
+                headers.append((b"vary", b"accept-encoding"))
+            if encoding:
+                headers.append((b"content-encoding", encoding.encode()))
             max_age = self.max_age_for(rel, scope.get("path", ""))
             if max_age is not None:
                 headers.append((b"cache-control", f"max-age={max_age}".encode()))
@@ -252,7 +306,7 @@ class StaticFiles:
                         await self._reply(send, 304, headers, b"", method)
                         return
 
-            headers.append((b"content-type", content_type(fspath).encode()))
+            headers.append((b"content-type", ctype.encode()))
             status, start, count = 200, 0, size
             rng = _header(scope, b"range")
             if rng is not None and method == "GET":

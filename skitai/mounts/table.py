@@ -192,7 +192,8 @@ class MountTable:
         name = m.options.get("name") or (m.spec if isinstance(m.spec, str) else type(obj).__name__)
         if kind == STATIC:
             try:
-                m.app = StaticFiles(obj, max_age=m.options.get("max_age"), index=m.options.get("index", "index.html"))
+                m.app = StaticFiles(obj, max_age=m.options.get("max_age"), index=m.options.get("index", "index.html"),
+                                    precompressed=m.options.get("precompressed", True))
             except (ValueError, TypeError) as exc:
                 raise MountError(m.point, f"bad static options: {exc}") from None
             m.app.global_max_age = self.max_ages

@@ -216,3 +216,21 @@ def test_encoded_file_names(site):
     assert call(t, target="/static/my%20file.txt").body == b"spaced"
     assert call(t, target="/static/caf%C3%A9.txt").body == b"accent"
     assert call(t, target="/static/%252e%252e/secret.txt").status == 404   # double-encoded: a name, not ..
+
+
+def test_precompressed_variants(site):
+    import gzip
+    (site / "app.js.gz").write_bytes(gzip.compress(b"let a = 1;"))
+    t = table(site)
+    r = call(t, target="/static/app.js", headers={"Accept-Encoding": "gzip, deflate"})
+    assert r.headers["content-encoding"] == "gzip" and gzip.decompress(r.body) == b"let a = 1;"
+    assert r.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert r.headers["vary"] == "accept-encoding"
+    plain = call(t, target="/static/app.js")
+    assert plain.body == b"let a = 1;" and "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "accept-encoding" and plain.headers["etag"] != r.headers["etag"]
+    refused = call(t, target="/static/app.js", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert refused.body == b"let a = 1;"
+    assert "vary" not in call(t, target="/static/style.css", headers={"Accept-Encoding": "gzip"}).headers
+    off = table(site, precompressed=False)
+    assert "content-encoding" not in call(off, target="/static/app.js", headers={"Accept-Encoding": "gzip"}).headers
