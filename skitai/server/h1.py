@@ -748,6 +748,8 @@ class H1Protocol(asyncio.Protocol):
         path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
         method = parser.get_method().decode("ascii")
         version = parser.get_http_version()
+        if hv[H_HOST] is None and version == "1.1":
+            raise _Reject(400, "HTTP/1.1 request without Host")
         self.req_serial += 1
         gtxnid = _txn_id(hv[H_GTXN]) if hv[H_GTXN] is not None else None
         if gtxnid is None:

@@ -293,3 +293,19 @@ def test_early_hints_103_before_the_response(server):
         assert interim == b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n"
         r = c.read_response()
     assert r.status == 200 and r.body == b"after hints"
+
+
+def test_absolute_form_and_asterisk_targets(server):
+    with Conn(server.port) as c:
+        c.send(request("GET", "http://example.com/scope/abs?x=1"))
+        s = json.loads(c.read_response().body)
+        assert (s["path"], s["query_string"]) == ("/scope/abs", "x=1")
+        c.send(request("OPTIONS", "*"))
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"ok *"
+
+
+def test_http10_without_host_is_fine(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /nohost HTTP/1.0\r\n\r\n")
+        assert c.read_response().body == b"ok /nohost"

@@ -110,6 +110,7 @@ def test_body_within_limit_is_served(limited):
                  b"3\r\nabc\r\n0\r\n\r\n", id="te-not-ending-chunked"),
     pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="duplicate-host"),
     pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", id="obs-fold"),
+    pytest.param(b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", id="http11-without-host"),
 ])
 def test_malformed_is_400_and_close(limited, raw):
     status, closed = _answer_and_close(limited.port, raw)
