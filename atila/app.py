@@ -352,10 +352,11 @@ class Atila:
                 yield from self._call_module_hook(ctx, m, "__mount__")
                 yield from self._call_module_hook(ctx, m, "__mounted__")
                 self._collect_request_hooks(m)
-        for fn in self._app_hooks.get("mounted", ()):
-            r = fn(ctx)
-            if inspect.isawaitable(r):
-                yield r
+        if not self._deferred:  # otherwise the async pass (lifespan start-up) finishes the sequence
+            for fn in self._app_hooks.get("mounted", ()):
+                r = fn(ctx)
+                if inspect.isawaitable(r):
+                    yield r
         self._reset_plans()
 
     def _call_module_hook(self, ctx, mount: Mount, name: str):
@@ -366,8 +367,17 @@ class Atila:
         self._current = mount
         try:
             r = call_hook(fn, AppContext(self, mount.options), self, mount.options)
-            if inspect.isawaitable(r):
-                yield r
+        finally:
+            self._current = prev
+        if inspect.isawaitable(r):
+            # routes and mounts made after the hook's first await still belong to this module
+            yield self._within(mount, r)
+
+    async def _within(self, mount: Mount, awaitable: Any) -> Any:
+        prev = self._current
+        self._current = mount
+        try:
+            return await awaitable
         finally:
             self._current = prev
 

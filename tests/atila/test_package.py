@@ -164,3 +164,32 @@ def test_mounted_app_under_engine_root_path():
         assert c.get("/svc/foo/hello").text == "/svc/foo/bar/deep"
         r = c.get("/svc")  # the app's "/" route asked without the slash
         assert r.status_code == 301 and r.headers["location"] == "/svc/"
+
+
+def test_async_hooks_of_sub_modules_keep_their_mount_point():
+    log = []
+    pkg = types.ModuleType("async_pkg")
+    sub = types.ModuleType("async_pkg.sub")
+    pkg.__app__ = lambda: Atila("async_pkg")
+    pkg.__setup__ = lambda context, app: app.mount("/sub", sub)
+
+    async def sub_mount(context, app):
+        await asyncio.sleep(0)
+
+        @app.route("/late")
+        def late(context):
+            return context.urlfor(late)
+
+    sub.__mount__ = sub_mount
+    app = pkg.__app__()
+
+    @app.mounted
+    def mounted(context):
+        log.append("mounted")
+
+    app.__skitai_mount__(module=pkg, point="/", pref=None)
+    assert log == []  # the async __mount__ is still pending
+    with Client(app) as c:
+        c.lifespan("startup")
+        assert c.get("/sub/late").text == "/sub/late"
+    assert log == ["mounted"]
