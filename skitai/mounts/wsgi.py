@@ -533,6 +533,7 @@ class WSGIAdapter:
         self._generation = -1
         self._inflight: dict[_Response, float] = {}
         self._ticker: asyncio.TimerHandle | None = None
+        self._ticker_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"WSGIAdapter({self.name})"
@@ -563,7 +564,8 @@ class WSGIAdapter:
         resp = _Response(send, loop, scope.get("method", "GET"))
         inflight = self._inflight
         inflight[resp] = loop.time() + FLUSH_AFTER
-        if self._ticker is None:
+        if self._ticker is None or self._ticker_loop is not loop:
+            self._ticker_loop = loop
             self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
         try:
             result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), resp)
@@ -575,6 +577,8 @@ class WSGIAdapter:
             inflight.pop(resp, None)
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._ticker_loop:
+            return  # a ticker of a previous event loop
         self._ticker = None
         if not self._inflight:
             return
