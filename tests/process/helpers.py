@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import time
 
 import psutil
@@ -34,3 +35,19 @@ def get(port: int, path: str = "/", timeout: float = 10.0) -> tuple[int, bytes]:
         return r.status, r.read()
     finally:
         conn.close()
+
+
+def ready_pids(output: str) -> set[int]:
+    """Workers the master logged as ready (``worker #N ready pid=P``)."""
+    return {int(p) for p in re.findall(r"worker #\d+ ready pid=(\d+)", output)}
+
+
+def ready_workers(srv, n: int, timeout: float = 15.0) -> set[int]:
+    """Wait until the master has ``n`` workers and every one of them reported ready.
+
+    The port answers as soon as the master binds it, before any worker serves,
+    so tests that signal the master wait for this instead."""
+    def check():
+        pids = worker_pids(srv.pid)
+        return len(pids) == n and pids <= ready_pids(srv.output()) and pids
+    return wait_for(check, timeout, what=f"{n} ready workers")

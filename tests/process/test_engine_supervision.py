@@ -18,7 +18,7 @@ import time
 import psutil
 import pytest
 
-from tests.process.helpers import get, wait_for, worker_pids
+from tests.process.helpers import get, ready_workers, wait_for, worker_pids
 from tests.support import PYTHON, ROOT, ServerProcess, free_port, require_tool
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def serve(port, *extra, app=APP, env=None, cwd=None, wait=True):
 
 
 def two_workers(srv):
-    return wait_for(lambda: len(p := worker_pids(srv.pid)) == 2 and p, 15, what="2 workers")
+    return ready_workers(srv, 2)
 
 
 class Traffic:
@@ -242,7 +242,7 @@ def test_use_reloader_reloads_workers_when_a_source_file_changes(tmp_path):
 def test_max_requests_recycles_the_worker():
     port = free_port()
     with serve(port, "--max-requests", "5", "--workers", "1") as srv:
-        first = wait_for(lambda: worker_pids(srv.pid), 15, what="a worker")
+        first = ready_workers(srv, 1)
         bodies = [get(port) for _ in range(12)]
         assert all(status == 200 for status, _ in bodies)
         assert len({b for _, b in bodies}) >= 2  # served by at least two worker pids
@@ -301,7 +301,7 @@ def test_daemon_commands_with_a_seed_style_script(tmp_path):
 def test_workers_one_runs_master_and_one_worker():
     port = free_port()
     with serve(port, "--workers", "1") as srv:
-        pids = wait_for(lambda: worker_pids(srv.pid), 15, what="a worker")
+        pids = ready_workers(srv, 1)
         assert len(pids) == 1 and int(get(port)[1]) in pids
         assert srv.stop() == 0
 

@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from tests.process.helpers import get, wait_for, worker_pids
+from tests.process.helpers import get, ready_workers, wait_for, worker_pids
 from tests.support import ServerProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -28,8 +28,7 @@ def standin(port, *extra, env=None, wait=True):
 def test_titles_and_one_process_per_worker():
     port = free_port()
     with standin(port, "--workers", "2") as srv:
-        pids = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
-                        what="2 workers")
+        pids = ready_workers(srv, 2)
         want = ["skitai(standin): worker #0", "skitai(standin): worker #1"]
 
         def titles():
@@ -45,7 +44,7 @@ def test_titles_and_one_process_per_worker():
 def test_one_worker_still_has_a_master():
     port = free_port()
     with standin(port, "--workers", "1") as srv:
-        pids = wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        pids = ready_workers(srv, 1)
         assert len(pids) == 1
         status, body = get(port)
         assert status == 200 and int(body) in pids
@@ -55,8 +54,7 @@ def test_one_worker_still_has_a_master():
 def test_sigkilled_worker_is_replaced_and_service_continues():
     port = free_port()
     with standin(port, "--workers", "2") as srv:
-        before = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
-                          what="2 workers")
+        before = ready_workers(srv, 2)
         victim = min(before)
         psutil.Process(victim).kill()
         after = wait_for(lambda: (len(p := worker_pids(srv.pid)) == 2 and victim not in p) and p,
@@ -74,7 +72,7 @@ def test_busy_worker_is_replaced_by_the_critical_point():
     port = free_port()
     with standin(port, "--workers", "2", "--interval", "1", "--continuous", "2",
                  "--cpu", "25") as srv:
-        wait_for(lambda: len(worker_pids(srv.pid)) == 2, 10, what="2 workers")
+        ready_workers(srv, 2)
 
         def spin():
             try:
@@ -93,7 +91,7 @@ def test_busy_worker_is_replaced_by_the_critical_point():
         except psutil.NoSuchProcess:
             pass
         wait_for(lambda: busy not in worker_pids(srv.pid), 20, what="busy worker replaced")
-        wait_for(lambda: len(worker_pids(srv.pid)) == 2, 10, what="2 workers again")
+        ready_workers(srv, 2)
         out = srv.output()
         assert "over its critical point" in out and "reason=critical_point" in out
         for _ in range(10):
@@ -106,7 +104,7 @@ def test_memory_limit_replaces_worker():
     # 1 byte: every worker is over the limit at its first sample (period = interval = 1 s)
     with standin(port, "--workers", "1", "--interval", "1", "--cpu", "100000",
                  "--max-worker-memory", "1") as srv:
-        first = wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        first = ready_workers(srv, 1)
         wait_for(lambda: "reason=memory" in srv.output(), 10, what="memory replacement")
         wait_for(lambda: (p := worker_pids(srv.pid)) and not (p & first), 15,
                  what="old worker gone")
@@ -144,8 +142,7 @@ def test_sigterm_finishes_inflight_requests_and_exits_0(tmp_path):
 def test_sighup_replaces_every_worker_without_failed_requests():
     port = free_port()
     with standin(port, "--workers", "2") as srv:
-        before = wait_for(lambda: len(worker_pids(srv.pid)) == 2 and worker_pids(srv.pid), 10,
-                          what="2 workers")
+        before = ready_workers(srv, 2)
         stop = threading.Event()
         ok, failed = [], []
 
@@ -197,7 +194,7 @@ def test_quick_crashes_back_off():
 def test_sigint_stops_gracefully_and_a_second_one_kills_at_once():
     port = free_port()
     with standin(port, "--workers", "1", "--shutdown-timeout", "20") as srv:
-        wait_for(lambda: worker_pids(srv.pid), 10, what="a worker")
+        ready_workers(srv, 1)
         srv.signal(signal.SIGINT)
         assert srv.proc.wait(10) == 0
         assert "SIGINT received: stopping" in srv.output()
