@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections import deque
 
@@ -83,6 +84,10 @@ READ_CHUNK = 256 * 1024
 _HOP_BY_HOP = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding",
                          b"upgrade", b"te"))
 _INTERNAL_ERROR_BODY = b"Internal Server Error"
+_GOOD_NAME = re.compile(rb"[^\x00-\x20A-Z:\x7f-\xff]+")
+_BAD_VALUE = re.compile(rb"[\x00\r\n]|\A[ \t]|[ \t]\Z")
+_CONNECTION_SPECIFIC = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding",
+                                  b"upgrade"))
 
 
 class StreamReset(Exception):
@@ -426,6 +431,7 @@ class H2Protocol(asyncio.Protocol):
         self.max_header_list = int(pref(prefs, "h2_max_header_list_size", 65536))
         max_frame = int(pref(prefs, "h2_max_frame_size", 16384))
         config = h2.config.H2Configuration(client_side=False, header_encoding=None,
+                                           validate_inbound_headers=False,  # done in _new_stream
                                            validate_outbound_headers=False,
                                            normalize_outbound_headers=False)
         self.conn = h2.connection.H2Connection(config=config)
@@ -718,23 +724,57 @@ class H2Protocol(asyncio.Protocol):
             # our own check too: h2 only enforces the limit once the client acked SETTINGS
             self.conn.reset_stream(sid, h2.errors.ErrorCodes.REFUSED_STREAM)
             return None
+        # Request header validation (RFC 9113 8.2, 8.3) in one pass, instead of
+        # h2's chain of per-byte generators; a malformed request is a stream
+        # error (RST_STREAM PROTOCOL_ERROR), the connection lives on.
         method = authority = path = scheme = protocol = None
         headers = []
+        has_host = False
+        regular = False
+        bad = False
         for k, v in ev.headers:
-            if k[0] == 58:  # b":"
-                if k == b":method":
+            if v and (_BAD_VALUE.search(v) is not None):
+                bad = True
+                break
+            if k[:1] == b":":
+                if regular:
+                    bad = True
+                    break
+                if k == b":method" and method is None:
                     method = v
-                elif k == b":path":
+                elif k == b":path" and path is None:
                     path = v
-                elif k == b":authority":
+                elif k == b":authority" and authority is None:
                     authority = v
-                elif k == b":scheme":
+                elif k == b":scheme" and scheme is None:
                     scheme = v
-                elif k == b":protocol":
+                elif k == b":protocol" and protocol is None:
                     protocol = v
+                else:  # unknown or repeated pseudo-header
+                    bad = True
+                    break
             else:
+                regular = True
+                if _GOOD_NAME.fullmatch(k) is None or k in _CONNECTION_SPECIFIC:
+                    bad = True
+                    break
+                if k == b"te" and v.lower() != b"trailers":
+                    bad = True
+                    break
+                if k == b"host":
+                    has_host = True
                 headers.append((k, v))
-        if authority is not None:
+        if not bad:
+            if method is None:
+                bad = True
+            elif method == b"CONNECT" and protocol is None:
+                bad = scheme is not None or path is not None or authority is None
+            else:
+                bad = scheme is None or not path or (protocol is not None and method != b"CONNECT")
+        if bad:
+            self.conn.reset_stream(sid, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+            return None
+        if authority is not None and not has_host:
             headers.insert(0, (b"host", authority))
         self.last_stream_id = sid
         self.req_serial += 1
@@ -742,9 +782,6 @@ class H2Protocol(asyncio.Protocol):
             if protocol is not None and protocol.lower() == b"websocket" and path:
                 return self._new_ws_stream(sid, path, headers, ev)
             self.conn.send_headers(sid, [(b":status", b"405"), (b"content-length", b"0")], end_stream=True)
-            return None
-        if not path or not method:
-            self.conn.reset_stream(sid, h2.errors.ErrorCodes.PROTOCOL_ERROR)
             return None
         scope = self._http_scope(method.decode("latin-1"), path, headers,
                                  (scheme or (b"https" if self.tls else b"http")).decode("latin-1"))

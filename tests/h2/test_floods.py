@@ -126,3 +126,36 @@ def test_too_many_concurrent_streams_are_refused(h2server):
     assert (goaway and goaway[0].error_code == PROTOCOL_ERROR and len(goaway) == 1) or any(
         isinstance(f, RstStreamFrame) and f.error_code == 7 for f in frames)
     assert len(data_ends) <= 100
+
+
+def test_malformed_requests_are_stream_errors(h2server):
+    cl = RawH2(h2server.port)
+    base = [(b":method", b"GET"), (b":scheme", b"http"), (b":authority", b"x")]
+    bad = [
+        base + [(b":path", b"/"), (b"X-Upper", b"1")],
+        base + [(b":path", b"/"), (b"x-crlf", b"a\r\nb: c")],
+        base + [(b":path", b"/"), (b"connection", b"close")],
+        base + [(b":path", b"/"), (b"te", b"gzip")],
+        base,  # no :path
+        [(b":method", b"GET"), (b"x-a", b"1"), (b":path", b"/"), (b":scheme", b"http")],  # pseudo after regular
+        base + [(b":path", b"/"), (b":foo", b"bar")],
+        base + [(b":path", b"/"), (b"x-space", b" lead")],
+    ]
+    out = b""
+    for i, hdrs in enumerate(bad):
+        h = HeadersFrame(1 + 2 * i)
+        h.data = cl.conn.encoder.encode(hdrs)
+        h.flags.add("END_HEADERS")
+        h.flags.add("END_STREAM")
+        out += h.serialize()
+    good = HeadersFrame(1 + 2 * len(bad))
+    good.data = cl.conn.encoder.encode(base + [(b":path", b"/"), (b"cookie", b"a=1"), (b"cookie", b"b=2")])
+    good.flags.add("END_HEADERS")
+    good.flags.add("END_STREAM")
+    cl.send_raw(out + good.serialize())
+    frames = read_frames(cl.sock, timeout=2)
+    cl.close()
+    resets = {f.stream_id: f.error_code for f in frames if isinstance(f, RstStreamFrame)}
+    assert resets == {1 + 2 * i: PROTOCOL_ERROR for i in range(len(bad))}, resets
+    assert not any(isinstance(f, GoAwayFrame) for f in frames)
+    assert any(isinstance(f, DataFrame) and f.stream_id == 1 + 2 * len(bad) for f in frames)
