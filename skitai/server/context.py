@@ -142,9 +142,9 @@ class ServerContext:
                 pass
             while waiting and len(self.connections) - len(waiting) <= self.max_connections:
                 nxt = waiting.popleft()
-                resume = getattr(nxt, "resume_reading", None)
-                if resume is not None and not getattr(nxt, "closed", False):
-                    resume()
+                admit = getattr(nxt, "admit", None) or getattr(nxt, "resume_reading", None)
+                if admit is not None and not getattr(nxt, "closed", False):
+                    admit()
 
     # -- lifecycle -------------------------------------------------------------
     def request_stop(self, code: int = 0) -> None:

@@ -513,6 +513,7 @@ class H1Protocol(asyncio.Protocol):
         self.tls = False
         self.extensions: dict = {}
         self.dupfd = -1
+        self.held: bytearray | None = None
 
     # -- deadlines (swept by ServerContext.tick) ----------------------------
     @property
@@ -589,8 +590,10 @@ class H1Protocol(asyncio.Protocol):
                 return
         if ctx.max_connections and ctx.active_connections - len(ctx.waiting) > ctx.max_connections:
             # over the limit: hold the connection unread until another one closes
+            self.held = bytearray()
             self.reading_paused = True
             transport.pause_reading()
+            self.loop.call_soon(self._hold)  # some loops start reading after connection_made
             ctx.waiting.append(self)
         self.read_deadline = self.loop.time() + ctx.keep_alive
 
@@ -651,8 +654,24 @@ class H1Protocol(asyncio.Protocol):
             self.reading_paused = False
             self.transport.resume_reading()
 
+    def _hold(self) -> None:
+        if self.held is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def admit(self) -> None:
+        """Called by the context when a connection slot frees up."""
+        held, self.held = self.held, None
+        self.resume_reading()
+        if held and not self.closed:
+            self.data_received(bytes(held))
+
     def data_received(self, data: bytes) -> None:
         if self.rejected:
+            return
+        if self.held is not None:
+            self.held += data  # not admitted yet (max_connections)
+            if len(self.held) > self.ctx.max_header_size:
+                self.transport.pause_reading()
             return
         if self.first:
             if self.prebuf:

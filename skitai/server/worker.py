@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-header-size", dest="max_header_size", type=int)
     ap.add_argument("--max-body-size", dest="max_body_size", type=int)
     ap.add_argument("--max-requests", dest="max_requests", type=int)
+    ap.add_argument("--max-connections", dest="max_connections", type=int)
     ap.add_argument("--log-format", dest="log_format", choices=("text", "json"))
     ap.add_argument("--logpath")
     ap.add_argument("--log-off", dest="log_off", help="comma separated path prefixes or *.suffix")

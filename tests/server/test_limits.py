@@ -214,3 +214,20 @@ def test_client_that_does_not_read_is_dropped(limited):
     finally:
         s.close()
     assert closed and got < 50_000_000
+
+
+def test_connections_over_max_connections_wait_their_turn():
+    with run_server("--max-connections", "2") as srv:
+        a, b = Conn(srv.port), Conn(srv.port)
+        for c in (a, b):
+            c.send(request("GET", "/first"))
+            assert c.read_response().status == 200
+        third = Conn(srv.port)
+        third.send(request("GET", "/third"))
+        assert not third.closed_by_peer(timeout=0.5)
+        assert third.buf == b""  # not answered while two connections are open
+        a.close()
+        third.sock.settimeout(5)
+        assert third.read_response().body == b"ok /third"
+        b.close()
+        third.close()
