@@ -3,14 +3,14 @@
 # these machines cannot pull from a registry (see shared recipes): the
 # project's Dockerfiles are then built unchanged.
 #   make_base_image.sh python   -> docker.io/library/python:3.11-slim-bookworm
-#   make_base_image.sh nginx    -> docker.io/library/nginx:1.22-bookworm (nginx-light)
+#   make_base_image.sh nginx    -> docker.io/library/nginx:1.22 (nginx-light)
 # Does nothing when the image already exists. ENGINE=docker works too.
 set -euo pipefail
 kind="${1:-python}"
 ENGINE="${ENGINE:-podman}"
 case "$kind" in
   python) tag="docker.io/library/python:3.11-slim-bookworm"; include="python3,python3-venv,ca-certificates" ;;
-  nginx)  tag="docker.io/library/nginx:1.22-bookworm"; include="nginx-light,ca-certificates" ;;
+  nginx)  tag="docker.io/library/nginx:1.22"; include="nginx-light,ca-certificates" ;;
   *) echo "usage: $0 python|nginx" >&2; exit 2 ;;
 esac
 if "$ENGINE" image exists "$tag" 2>/dev/null || "$ENGINE" image inspect "$tag" >/dev/null 2>&1; then
@@ -33,5 +33,7 @@ if [ "$kind" = nginx ]; then
 else
   imp=(--change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8')
 fi
+# like the official images: an explicit PATH (an imported image has none)
+imp+=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
 tar -C "$root" -c . | "$ENGINE" import "${imp[@]}" - "$tag" >/dev/null
 echo "made base image $tag"

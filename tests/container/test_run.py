@@ -9,54 +9,16 @@ import re
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
 
+from tests.container.helpers import get, make_user_app
+
 pytestmark = [pytest.mark.container, pytest.mark.slow]
-
-USER_APP = '''
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            m = await receive()
-            await send({"type": m["type"] + ".complete"})
-            if m["type"] == "lifespan.shutdown":
-                return
-    body = b"user app at " + scope["path"].encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-'''
-
-
-def get(url: str, timeout: float = 5.0) -> tuple[int, str, object]:
-    """(status, text, headers); headers look up case-insensitively."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode(), r.headers
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(), e.headers
-
 
 def engine_lines(text: str) -> list[str]:
     """Output without podman's own log lines (healthcheck timers need systemd)."""
     return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("time=")]
-
-
-def make_user_app(root) -> None:
-    os.chmod(root, 0o755)
-    pkg = root / "mypkg"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "web.py").write_text(USER_APP)
-    static = root / "static"
-    static.mkdir()
-    (static / "hello.txt").write_text("static hello\n")
-    for p in (pkg, static):
-        os.chmod(p, 0o755)
-        for f in p.iterdir():
-            os.chmod(f, 0o644)
 
 
 def test_demo_is_served_with_probes_and_metrics(engine, app_image, container_factory):
