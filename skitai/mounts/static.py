@@ -25,6 +25,7 @@ Rules (documented in README "Static directories"):
 from __future__ import annotations
 
 import email.utils
+import functools
 import mimetypes
 import os
 import stat
@@ -82,6 +83,11 @@ def _plain(status: int, text: str, extra: list | None = None) -> tuple[int, list
     body = text.encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
     return status, headers + (extra or []), body
+
+
+@functools.lru_cache(maxsize=256)
+def http_date(seconds: int) -> str:
+    return email.utils.formatdate(seconds, usegmt=True)
 
 
 def _etag(st: os.stat_result) -> str:
@@ -175,29 +181,51 @@ class StaticFiles:
                 return None
         return rel
 
+    def _inside(self, parts: list[str]) -> tuple[str, os.stat_result] | None:
+        """Path and stat of root/parts, or None if missing or (through a symlink) outside the root.
+
+        One lstat per component below the root; only a symlink on the way
+        costs a full realpath.
+        """
+        root = self.root
+        path = root
+        st = None
+        for i, part in enumerate(parts):
+            path = path + os.sep + part
+            try:
+                st = os.lstat(path)
+            except (OSError, ValueError):
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                real = os.path.realpath(os.sep.join([path, *parts[i + 1:]]))
+                if real != root and not real.startswith(root + os.sep):
+                    return None  # a symlink pointing outside the root
+                try:
+                    return real, os.stat(real)
+                except (OSError, ValueError):
+                    return None
+        if st is None:
+            try:
+                st = os.stat(root)
+            except OSError:
+                return None
+        return path, st
+
     def resolve(self, scope: dict) -> tuple[str, str, os.stat_result] | None:
         """(fs path, rel path, stat) of a regular file the request names, or None."""
         rel = self._relative(scope)
         if rel is None:
             return None
-        target = os.path.realpath(os.path.join(self.root, rel.lstrip("/")))
-        if target != self.root and not target.startswith(self.root + os.sep):
-            return None  # a symlink (or anything) pointing outside the root
-        try:
-            st = os.stat(target)
-        except (OSError, ValueError):
+        parts = [p for p in rel.split("/") if p]
+        found = self._inside(parts)
+        if found is None:
             return None
+        target, st = found
         if stat.S_ISDIR(st.st_mode):
-            index = os.path.join(target, self.index)
-            try:
-                st = os.stat(index)
-            except OSError:
+            found = self._inside([*parts, self.index])
+            if found is None or not stat.S_ISREG(found[1].st_mode):
                 return None
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            if not os.path.realpath(index).startswith(self.root + os.sep):
-                return None
-            return index, rel, st
+            return found[0], rel, found[1]
         if not stat.S_ISREG(st.st_mode):
             return None
         return target, rel, st
@@ -278,7 +306,7 @@ class StaticFiles:
             st = os.fstat(fh.fileno())  # what we send is what we describe
             size = st.st_size
             etag = _etag(st)
-            last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+            last_modified = http_date(int(st.st_mtime))
             headers = [(b"etag", etag.encode()), (b"last-modified", last_modified.encode()),
                        (b"accept-ranges", b"bytes")]
             if varies:
@@ -288,7 +316,7 @@ class StaticFiles:
             max_age = self.max_age_for(rel, scope.get("path", ""))
             if max_age is not None:
                 headers.append((b"cache-control", f"max-age={max_age}".encode()))
-                headers.append((b"expires", email.utils.formatdate(time.time() + max_age, usegmt=True).encode()))
+                headers.append((b"expires", http_date(int(time.time()) + max_age).encode()))
 
             inm = _header(scope, b"if-none-match")
             if inm is not None:
