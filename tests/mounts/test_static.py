@@ -234,3 +234,13 @@ def test_precompressed_variants(site):
     assert "vary" not in call(t, target="/static/style.css", headers={"Accept-Encoding": "gzip"}).headers
     off = table(site, precompressed=False)
     assert "content-encoding" not in call(off, target="/static/app.js", headers={"Accept-Encoding": "gzip"}).headers
+
+
+def test_symlinked_directories(site, tmp_path):
+    (site / "linkdir").symlink_to(site / "docs")
+    assert call(table(site), target="/static/linkdir/index.html").body == b"<p>docs</p>"
+    assert call(table(site), target="/static/linkdir/").body == b"<p>docs</p>"
+    (site / "evil").mkdir()
+    (site / "evil" / "index.html").symlink_to(tmp_path / "secret.txt")
+    r = call(table(site), target="/static/evil/")
+    assert r.status == 404 and b"secret" not in r.body
