@@ -49,7 +49,12 @@ def _norm_point(point: str) -> str:
 def _norm_host(host: str | None) -> str | None:
     if host is None or host == "default" or host == "":
         return None
-    return host.lower().rstrip(".")
+    host = host.strip().lower()
+    if not host.startswith("[") and host.count(":") == 1:
+        host = host.split(":", 1)[0]  # requests are matched on the name, without the port
+    elif host.startswith("[") and "]:" in host:
+        host = host[:host.index("]") + 1]
+    return host.rstrip(".")
 
 
 class Mount:

@@ -61,6 +61,9 @@ def test_virtual_hosts():
     assert j(call(t, target="/", host="www.site2.com:8080"))["tag"] == "site2"
     assert j(call(t, target="/", host="a.example.org"))["tag"] == "wild"
     assert j(call(t, target="/", host="other.com"))["tag"] == "default"
+    t2 = table(("/", tagged("local"), {"host": "localhost:5000"}), ("/", tagged("v6"), {"host": "[::1]:80"}))
+    assert j(call(t2, target="/", host="localhost:5000"))["tag"] == "local"
+    assert j(call(t2, target="/", host="[::1]:8080"))["tag"] == "v6"
 
 
 def test_host_falls_back_to_default_mounts():
