@@ -197,8 +197,16 @@ class _Stream:
             if self.reset or self.complete or self.proto.lost:
                 break
             self.waiter = self.proto.loop.create_future()
+            timeout = self.proto.request_timeout
             try:
-                await self.waiter
+                if timeout and not self.ended:
+                    try:
+                        await asyncio.wait_for(self.waiter, timeout)
+                    except TimeoutError:  # the client stopped sending the body
+                        self.proto._reset(self, h2.errors.ErrorCodes.CANCEL)
+                        break
+                else:
+                    await self.waiter
             finally:
                 self.waiter = None
         return {"type": "http.disconnect"}
@@ -467,7 +475,11 @@ class H2Protocol(asyncio.Protocol):
         self.control_window_start = self.loop.time()
         self.busy = False
         self.deadline = None  # loop time after which an idle connection is closed (ctx.tick)
-        self.keep_alive = float(getattr(ctx, "keep_alive", None) or pref(prefs, "keep_alive", 30.0))
+        ka = getattr(ctx, "keep_alive", None)
+        self.keep_alive = float(pref(prefs, "keep_alive", 30.0) if ka is None else ka)
+        # seconds a stream may wait for request body bytes or for window (0 = forever)
+        rt = getattr(ctx, "request_timeout", None)
+        self.request_timeout = float(pref(prefs, "request_timeout", 30.0) if rt is None else rt)
         self.date_header = None
         if hasattr(ctx, "date_headers"):
             self.date_header = self._date_header
@@ -508,7 +520,7 @@ class H2Protocol(asyncio.Protocol):
             conns = getattr(self.ctx, "connections", None)
             if conns is not None:
                 conns.add(self)
-        self.deadline = self.loop.time() + self.keep_alive
+        self.deadline = self.loop.time() + self.keep_alive if self.keep_alive > 0 else None
         try:
             transport.set_write_buffer_limits(high=256 * 1024)
         except Exception:
@@ -582,7 +594,14 @@ class H2Protocol(asyncio.Protocol):
             if window <= 0:
                 s.window_waiter = self.loop.create_future()
                 try:
-                    await s.window_waiter
+                    if self.request_timeout:
+                        await asyncio.wait_for(s.window_waiter, self.request_timeout)
+                    else:
+                        await s.window_waiter
+                except TimeoutError:  # the client stopped opening its window
+                    self._reset(s, h2.errors.ErrorCodes.CANCEL)
+                    raise StreamReset(f"stream {sid}: no flow control window for "
+                                      f"{self.request_timeout:g}s") from None
                 finally:
                     s.window_waiter = None
                 continue
@@ -599,7 +618,14 @@ class H2Protocol(asyncio.Protocol):
                 self.flush()
                 if self.drain_waiter is None or self.drain_waiter.done():
                     self.drain_waiter = self.loop.create_future()
-                await asyncio.shield(self.drain_waiter)
+                try:
+                    if self.request_timeout:
+                        await asyncio.wait_for(asyncio.shield(self.drain_waiter), self.request_timeout)
+                    else:
+                        await asyncio.shield(self.drain_waiter)
+                except TimeoutError:  # the client does not read at all: drop the connection
+                    self.transport.abort()
+                    raise StreamReset("client stopped reading") from None
             else:
                 self.flush_soon()
 
@@ -903,7 +929,7 @@ class H2Protocol(asyncio.Protocol):
                 self.ctx.requests_served = served + 1
         if not self.streams:
             self.busy = False
-            self.deadline = self.loop.time() + self.keep_alive
+            self.deadline = self.loop.time() + self.keep_alive if self.keep_alive > 0 else None
             if self.draining:
                 self._finish_drain()
 

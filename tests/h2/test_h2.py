@@ -222,3 +222,25 @@ def test_response_before_the_upload_ends(h2server):
         assert r.status_code == 200
         assert c.get(h2server.url + "/").status_code == 200
     cl.close()
+
+
+def test_stalled_body_and_stalled_window_are_reset_after_request_timeout():
+    from hyperframe.frame import RstStreamFrame
+
+    from tests.h2.fixtures import start_harness
+    from tests.h2.rawclient import read_frames
+    with start_harness(prefs=["request_timeout=1"]) as srv:
+        cl = RawH2(srv.port)
+        sid = cl.conn.get_next_available_stream_id()
+        cl.conn.send_headers(sid, [(b":method", b"POST"), (b":path", b"/echo"), (b":scheme", b"http"),
+                                   (b":authority", b"x")])  # the body never comes
+        cl.flush()
+        sid2 = cl.request("/big?n=1000000")  # and this window is never opened
+        t0 = time.monotonic()
+        frames = read_frames(cl.sock, timeout=4)
+        resets = {f.stream_id: f.error_code for f in frames if isinstance(f, RstStreamFrame)}
+        assert resets.get(sid) == 8 and resets.get(sid2) == 8, resets  # CANCEL
+        assert time.monotonic() - t0 < 5
+        cl.close()
+        with httpx.Client(http1=False, http2=True) as c:
+            assert c.get(srv.url + "/").status_code == 200
