@@ -604,7 +604,15 @@ class H1WebSocketCarrier(asyncio.Protocol):
         if self.write_paused:
             if self.drain_waiter is None or self.drain_waiter.done():
                 self.drain_waiter = asyncio.get_event_loop().create_future()
-            await self.drain_waiter
+            timeout = getattr(self.ctx, "request_timeout", None) or 0
+            try:
+                if timeout:
+                    await asyncio.wait_for(asyncio.shield(self.drain_waiter), timeout)
+                else:
+                    await self.drain_waiter
+            except TimeoutError:  # the peer stopped reading
+                self.transport.abort()
+                raise ClientDisconnected("peer stopped reading") from None
 
     def write_nowait(self, data: bytes) -> None:
         if not self.is_closed:
@@ -621,7 +629,10 @@ class H1WebSocketCarrier(asyncio.Protocol):
     def close(self) -> None:
         if not self.is_closed:
             self.is_closed = True
-            self.transport.close()
+            t = self.transport
+            t.close()
+            if t.get_write_buffer_size():  # a peer that does not read cannot keep us forever
+                asyncio.get_event_loop().call_later(5.0, t.abort)
 
     # drain interface for the worker
     def on_timeout(self) -> None:
