@@ -57,6 +57,8 @@ READY_FALLBACK = 10.0   # s: a worker alive this long without reporting ready co
 STOP_SLACK = 2.0        # s: added to shutdown_timeout before leftovers get SIGKILL
 RELOADER_PERIOD = 1.0   # s: use_reloader polls the workers' source files this often
 
+_MASTER_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+
 _EXIT_REASON = {EXIT_MAX_REQUESTS: "max_requests", EXIT_MEMORY: "memory"}
 
 
@@ -174,6 +176,7 @@ class Master:
         self.reload_queue: list[int] = []
         self.reload_current: int | None = None
         self._reloading = False
+        self._prepared = False
         self.use_reloader = bool(_pref(prefs, "use_reloader", False))
         self.watched: dict[str, float | None] = {}   # source file -> mtime (use_reloader)
         self._next_watch = 0.0
@@ -183,39 +186,21 @@ class Master:
 
     # ----------------------------------------------------------------- run
     def run(self) -> int:
-        if self.worker_fn is None:
-            try:
-                from skitai.server import worker as server_worker
-            except ImportError as e:
-                self.log(f"cannot start: the HTTP engine is not importable: {e}", "error")
-                return 1
-            self.worker_fn = server_worker.run
-        if self.sockets is None:
-            from .sockets import bind
-            try:
-                self.sockets = bind(self.prefs)
-            except OSError as e:
-                self.log(f"cannot start: {e.strerror or e}", "error")
-                return 1
-        addrs = " ".join(_sockname(s) for s in self.sockets)
-        self.log("master started", pid=os.getpid(), workers=self.nworkers, listen=addrs,
-                 name=self.name)
-        try:
-            self._write_pidfile()
-        except OSError as e:
-            self.log(f"cannot write the pid file {self.pidfile}: {e.strerror or e}", "error")
-            for sock in self.sockets:
-                sock.close()
-            return 1
-        proctitle.set_title(self.name, "master")
-        _metric("setup_master", self.prefs)
+        # handlers first: a SIGTERM that arrives once the port answers must stop us
+        # gracefully (exit 0), whatever stage the start-up is in
         self._install_signals()
         try:
-            now = time.monotonic()
-            for i in range(self.nworkers):
-                self.pending[i] = (now, "start")
-            self._start_pending(now)
-            self._loop()
+            if self._prepare():
+                now = time.monotonic()
+                for i in range(self.nworkers):
+                    self.pending[i] = (now, "start")
+                if self._signals:  # stopped before any worker started
+                    self._handle_signals()
+                if not self.stopping:
+                    self._start_pending(now)
+                self._loop()
+            else:
+                self.exit_code = 1
         finally:
             self._restore_signals()
             for s in self.sockets or ():
@@ -224,10 +209,41 @@ class Master:
                 except OSError:
                     pass
             self._remove_pidfile()
-            _metric("cleanup_master")
+            if self._prepared:
+                _metric("cleanup_master")
         self.log("master stopped", exit=self.exit_code)
         self.log.close()
         return self.exit_code
+
+    def _prepare(self) -> bool:
+        """Engine import, sockets, pid file, title, metrics; False (logged) on failure."""
+        if self.worker_fn is None:
+            try:
+                from skitai.server import worker as server_worker
+            except ImportError as e:
+                self.log(f"cannot start: the HTTP engine is not importable: {e}", "error")
+                return False
+            self.worker_fn = server_worker.run
+        if self.sockets is None:
+            from .sockets import bind
+            try:
+                self.sockets = bind(self.prefs)
+            except OSError as e:
+                self.log(f"cannot start: {e.strerror or e}", "error")
+                return False
+        addrs = " ".join(_sockname(s) for s in self.sockets)
+        self.log("master started", pid=os.getpid(), workers=self.nworkers, listen=addrs,
+                 name=self.name)
+        try:
+            self._write_pidfile()
+        except OSError as e:
+            self.log(f"cannot write the pid file {self.pidfile}: {e.strerror or e}", "error")
+            self.pidfile = None  # not ours to remove
+            return False
+        proctitle.set_title(self.name, "master")
+        _metric("setup_master", self.prefs)
+        self._prepared = True
+        return True
 
     def _loop(self) -> None:
         while True:
@@ -295,10 +311,20 @@ class Master:
         os.set_blocking(r, False)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # block our signals across fork: one sent to the new worker before it has
+        # reset the master's handlers would otherwise be swallowed by them
+        saved = signal.pthread_sigmask(signal.SIG_BLOCK, _MASTER_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+            os.close(r)
+            os.close(w)
+            raise
         if pid == 0:  # child
             os.close(r)
-            self._child(worker_id, w)
+            self._child(worker_id, w, saved)
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved)
         os.close(w)
         rec = Worker(worker_id, pid, time.monotonic(), r)
         self.workers[pid] = rec
@@ -309,7 +335,7 @@ class Master:
         self.log(f"worker #{worker_id} started", **fields)
         return rec
 
-    def _child(self, worker_id: int, ready_w: int) -> None:
+    def _child(self, worker_id: int, ready_w: int, sigmask=()) -> None:
         rc = 1
         try:
             signal.set_wakeup_fd(-1)
@@ -325,6 +351,8 @@ class Master:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self._signals.clear()
+            signal.pthread_sigmask(signal.SIG_SETMASK, sigmask)  # a pending SIGTERM acts now
             notify._set_fd(ready_w, report_files=self.use_reloader)
             proctitle.set_title(self.name, f"worker #{worker_id}")
             setup_worker_logging(self.prefs, worker_id)
@@ -376,7 +404,7 @@ class Master:
             os.set_blocking(fd, False)
             os.set_inheritable(fd, False)
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+        for sig in _MASTER_SIGNALS:
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _restore_signals(self) -> None:

@@ -328,3 +328,14 @@ def test_master_as_pid_1_stops_on_sigterm_with_exit_0():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+def test_sigterm_while_workers_start_stops_promptly():
+    for _ in range(3):
+        port = free_port()
+        with serve(port, "--shutdown-timeout", "20") as srv:  # returns once the port is bound
+            srv.signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            assert srv.proc.wait(15) == 0
+            assert time.monotonic() - t0 < 10, srv.output()  # no worker missed the signal
+            assert "did not exit in time" not in srv.output()
