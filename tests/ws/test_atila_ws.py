@@ -165,3 +165,18 @@ def test_atila_websocket_over_h2(e8):
     assert cl.pump(have, 5)
     assert got[0].data == "ECHO:h2"
     cl.close()
+
+
+def test_e8_in_process_with_the_asgi_test_client():
+    from skitai.testing.asgi import AsgiClient
+    from tests.ws.e8_app import app
+    with AsgiClient(app) as c:
+        with c.websocket_connect("/websocket") as ws:
+            ws.send_text("hello")
+            assert ws.receive_text() == "you said: hello"
+        with c.websocket_connect("/echo") as ws:
+            ws.send_text("hi")
+            assert ws.receive_text() == "ECHO:hi"
+        with c.websocket_connect("/chat?room_id=7") as a, c.websocket_connect("/chat?room_id=7") as b:
+            a.send_text("x")
+            assert a.receive_text() == b.receive_text()
