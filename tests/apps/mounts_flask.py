@@ -29,6 +29,6 @@ def page(rest):
 def events():
     def gen():
         yield "data: one\n\n"
-        time.sleep(0.5)
+        time.sleep(1.0)
         yield "data: two\n\n"
     return Response(gen(), mimetype="text/event-stream")
