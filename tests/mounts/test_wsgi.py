@@ -203,7 +203,7 @@ def test_bounded_pool_queues_requests():
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.2)
+        time.sleep(0.5)
         with lock:
             running[0] -= 1
         start_response("200 OK", [])
@@ -212,7 +212,9 @@ def test_bounded_pool_queues_requests():
 
     async def go():
         tasks = [asyncio.create_task(acall(t, make_scope("GET", "/"))) for _ in range(4)]
-        await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 3
+        while running[0] < 2 and time.monotonic() < deadline:   # both threads busy
+            await asyncio.sleep(0.01)
         depths.append(queue_depth())
         depths.append(t.queue_depth())
         return await asyncio.gather(*tasks)
