@@ -10,9 +10,10 @@ written, and no server was left running.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-import time
+import uuid
 
 import psutil
 import pytest
@@ -106,16 +107,19 @@ def _run_bench(tmp_path, *args):
     cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--no-setup", "--work", str(tmp_path / "work"),
            "--duration", "1", "--rounds", "1", "--warmup", "0", "--output", str(out), "--json", str(raw),
            *args]
-    started = time.time() - 1
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    # every process the bench starts inherits this marker, so only this run's leftovers are found
+    # (other engineers' test runs on the same machine start servers from bench/apps too)
+    marker = f"smoke-{uuid.uuid4().hex}"
+    env = dict(os.environ, BENCH_SMOKE_MARKER=marker)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
-    apps = str(ROOT / "bench" / "apps")
     leftovers = []
-    for p in psutil.process_iter(["pid", "cmdline", "cwd", "create_time"]):
-        if (p.info["create_time"] or 0) < started:
-            continue
-        if str(tmp_path) in " ".join(p.info["cmdline"] or []) or p.info["cwd"] == apps:
-            leftovers.append((p.info["pid"], p.info["cmdline"]))
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if p.environ().get("BENCH_SMOKE_MARKER") == marker:
+                leftovers.append((p.info["pid"], p.info["cmdline"]))
+        except psutil.Error:
+            pass
     assert leftovers == [], f"server processes left running: {leftovers}"
     return json.loads(raw.read_text()), out.read_text()
 
