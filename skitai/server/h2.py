@@ -212,6 +212,13 @@ class _Stream:
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict) -> None:
+        try:
+            await self._send(message)
+        except h2.exceptions.ProtocolError as e:  # the connection closed under the stream
+            self.reset = True
+            raise StreamReset(f"stream {self.sid}: {e}") from None
+
+    async def _send(self, message: dict) -> None:
         t = message["type"]
         proto = self.proto
         if self.reset or proto.lost:
@@ -868,37 +875,37 @@ class H2Protocol(asyncio.Protocol):
             pass
         except Exception:
             log.exception("app failed on %s %s", s.scope.get("method"), s.scope.get("path"))
-            if not s.reset and not self.lost:
-                if not s.headers_sent:
-                    s.status = 500
-                    s.resp_headers = [(b"content-type", b"text/plain"),
-                                      (b"content-length", b"%d" % len(_INTERNAL_ERROR_BODY))]
-                    s.want_trailers = False
-                    s._send_headers(end_stream=False)
-                    try:
-                        await self.send_data(s, _INTERNAL_ERROR_BODY, True)
-                    except StreamReset:
-                        pass
-                    s.complete = True
-                elif not s.complete:
-                    self._reset(s, h2.errors.ErrorCodes.INTERNAL_ERROR)
+            await self._conclude(s, failed=True)
         else:
-            if not s.reset and not self.lost and not s.complete:
-                if not s.headers_sent:
-                    if not s.started:
-                        log.error("app returned without a response: %s", s.scope.get("path"))
-                        s.status = 500
-                        s.resp_headers = [(b"content-length", b"0")]
-                    s._send_headers(end_stream=True)
-                    s.complete = True
-                else:
-                    try:
-                        await self.send_data(s, b"", True)
-                    except StreamReset:
-                        pass
-                    s.complete = True
+            await self._conclude(s, failed=False)
         finally:
             self._stream_done(s)
+
+    async def _conclude(self, s: _Stream, failed: bool) -> None:
+        """After the app: a 500 if nothing was sent, else end or reset the stream."""
+        if s.reset or self.lost or s.complete:
+            return
+        try:
+            if not s.headers_sent:
+                if failed or not s.started:
+                    if not failed:
+                        log.error("app returned without a response: %s", s.scope.get("path"))
+                    body = _INTERNAL_ERROR_BODY if failed else b""
+                    s.status = 500
+                    s.resp_headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
+                    s.want_trailers = False
+                    s._send_headers(end_stream=not body)
+                    if body:
+                        await self.send_data(s, body, True)
+                else:  # started with an empty body and returned
+                    s._send_headers(end_stream=True)
+            elif failed:
+                self._reset(s, h2.errors.ErrorCodes.INTERNAL_ERROR)
+            else:
+                await self.send_data(s, b"", True)
+            s.complete = True
+        except (StreamReset, h2.exceptions.ProtocolError):
+            s.reset = True
 
     def _reset(self, s: _Stream, code) -> None:
         s.reset = True
@@ -1047,29 +1054,62 @@ def h2_handoff(handoff) -> H2Protocol:
 class _BodyCollector(asyncio.Protocol):
     """Reads the rest of an ``Upgrade: h2c`` request body before switching."""
 
-    def __init__(self, handoff, need: int, have: bytes, finish) -> None:
+    def __init__(self, handoff, have: bytes, complete, finish) -> None:
         self.buf = bytearray(have)
-        self.need = need
+        self.complete = complete
         self.finish = finish
         self.transport = handoff.transport
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        if len(self.buf) >= self.need:
-            self.finish(bytes(self.buf))
+        if len(self.buf) > MAX_UPGRADE_BODY:
+            self.transport.write(b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 0\r\n"
+                                 b"connection: close\r\n\r\n")
+            self.transport.close()
+            return
+        try:
+            done = self.complete(bytes(self.buf))
+        except ValueError:
+            self.transport.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            self.transport.close()
+            return
+        if done is not None:
+            self.finish(*done)
 
     def connection_lost(self, exc) -> None:
         pass
+
+
+MAX_UPGRADE_BODY = 16 * 1024 * 1024
+
+
+def _dechunk(buf: bytes) -> tuple[bytes, bytes] | None:
+    """(body, rest) of a complete chunked body at the start of ``buf``, None if incomplete."""
+    out = []
+    pos = 0
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(buf[pos:eol].split(b";", 1)[0].strip() or b"x", 16)  # ValueError if bad
+        pos = eol + 2
+        if size == 0:
+            end = buf.find(b"\r\n\r\n", pos - 2)  # skip trailers up to the empty line
+            if end < 0:
+                return None
+            return b"".join(out), buf[end + 4:]
+        if len(buf) < pos + size + 2:
+            return None
+        out.append(buf[pos:pos + size])
+        pos += size + 2
 
 
 def h2c_upgrade_handoff(handoff) -> H2Protocol | None:
     """Factory for ``ServerContext.upgrades["h2c"]``.
 
     ``handoff.scope`` is the HTTP/1.1 request, ``handoff.rest`` what came after
-    its head (body bytes, then possibly the client's h2 preface). A request
-    body announced by Content-Length is read completely first, as RFC 7540
-    section 3.2 asks; chunked bodies are refused (400) because the upgrade
-    cannot happen before the body is complete.
+    its head. The request body (Content-Length or chunked) is read completely
+    before switching, as RFC 7540 section 3.2 asks, and becomes stream 1's body.
     """
     scope = handoff.scope
     t = handoff.transport
@@ -1087,7 +1127,7 @@ def h2c_upgrade_handoff(handoff) -> H2Protocol | None:
                 length = -1
         elif k == b"transfer-encoding" and b"chunked" in v.lower():
             chunked = True
-    if chunked or length < 0:
+    if length < 0 or length > MAX_UPGRADE_BODY:
         t.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         t.close()
         return None
@@ -1095,18 +1135,33 @@ def h2c_upgrade_handoff(handoff) -> H2Protocol | None:
     target = (scope.get("raw_path") or scope["path"].encode("utf-8")) + (b"?" + qs if qs else b"")
     proto = H2Protocol(handoff.ctx, handoff.app)
 
-    def finish(buf: bytes) -> None:
-        body, rest = buf[:length], buf[length:]
+    def finish(body: bytes, rest: bytes) -> None:
         t.set_protocol(proto)
         proto.upgrade(t, scope["method"], target, headers, body, settings_header, rest)
 
-    # the HTTP/1.1 side usually read the body already (handoff.body); anything
-    # missing is read here before switching
-    buf = (getattr(handoff, "body", b"") or b"") + (handoff.rest or b"")
-    if len(buf) >= length:
-        finish(buf)
+    body = getattr(handoff, "body", b"") or b""
+    if chunked and body:  # the HTTP/1.1 side already decoded it
+        def complete(buf: bytes):
+            return body, buf
+        buf = handoff.rest or b""
+    elif chunked:
+        complete = _dechunk
+        buf = handoff.rest or b""
     else:
-        t.set_protocol(_BodyCollector(handoff, length, buf, finish))
+        def complete(buf: bytes):
+            return (buf[:length], buf[length:]) if len(buf) >= length else None
+        buf = body + (handoff.rest or b"")
+    try:
+        done = complete(buf)
+    except ValueError:
+        done = None
+        t.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        t.close()
+        return None
+    if done is not None:
+        finish(*done)
+    else:
+        t.set_protocol(_BodyCollector(handoff, buf, complete, finish))
     return proto
 
 

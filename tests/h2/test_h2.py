@@ -79,13 +79,18 @@ def test_tls_alpn_h2_and_http11_fallback(certs):
 
 def test_h2c_upgrade_get_and_post_with_body(h2server):
     import socket
-    for method, body in (("GET", b""), ("POST", b"z" * 100000)):
+    for method, body, chunked in (("GET", b"", False), ("POST", b"z" * 100000, False),
+                                  ("POST", b"chunky" * 1000, True)):
         cl = RawH2(h2server.port, connect=False)
         settings = cl.conn.initiate_upgrade_connection()
+        framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}"
         head = (f"{method} /echo HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                 f"Upgrade: h2c\r\nHTTP2-Settings: {settings.decode()}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
-        cl.sock.sendall(head + body)
+                f"{framing}\r\n\r\n").encode()
+        if chunked:
+            cl.sock.sendall(head + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        else:
+            cl.sock.sendall(head + body)
         buf = b""
         while b"\r\n\r\n" not in buf:
             d = cl.sock.recv(65536)
