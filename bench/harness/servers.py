@@ -111,7 +111,10 @@ def build(server: str, app: str, port: int, workers: int, ctx: Ctx, variant: str
         if not ctx.orig_python:
             raise NotAvailable(ctx.orig_reason)
         env.pop("PYTHONPATH", None)  # never let the project's skitai shadow the original
-        env.update({"BENCH_PORT": str(port), "BENCH_WORKERS": str(workers)})
+        env.update({"BENCH_PORT": str(port), "BENCH_WORKERS": str(workers),
+                    # it keeps per-name state under ~/.skitai: keep that inside bench/.work
+                    "HOME": str(ctx.work / "orig-home")})
+        (ctx.work / "orig-home").mkdir(parents=True, exist_ok=True)
         launch = Launch([ctx.orig_python, str(APPS / "skitaid_orig.py")], env, str(APPS), ready)
     elif server == "nginx":
         launch = _nginx(port, workers, ctx, variant)
