@@ -190,6 +190,8 @@ class _Stream:
                 more = bool(self.body) or not self.ended
                 if self.reset:
                     break
+                if not more:
+                    self.disconnect_sent = True  # the final chunk: next receive() waits for disconnect
                 return {"type": "http.request", "body": data, "more_body": more}
             if self.ended and not self.disconnect_sent and not self.complete and not self.reset:
                 self.disconnect_sent = True  # final empty chunk given once
@@ -510,7 +512,15 @@ class H2Protocol(asyncio.Protocol):
             return  # already taken over by a hand-off
         self._attach(transport)
         self.conn.initiate_connection()
+        self._open_connection_window()
         self.flush()
+
+    def _open_connection_window(self) -> None:
+        """The connection window starts at 64 KiB whatever SETTINGS say; open it to
+        16 stream windows so concurrent uploads are not serialised by it."""
+        extra = self.window * min(self.max_streams, 16) - 65535
+        if extra > 0:
+            self.conn.increment_flow_control_window(extra)
 
     def _attach(self, transport) -> None:
         self.transport = transport
@@ -1015,6 +1025,7 @@ class H2Protocol(asyncio.Protocol):
             self.conn.initiate_upgrade_connection(settings_header)
         except Exception:
             self.conn.initiate_connection()
+        self._open_connection_window()
         self.flush()
         self.req_serial += 1
         self.last_stream_id = 1

@@ -78,6 +78,15 @@ async def app(scope, receive, send):
                     "headers": [(b"content-length", str(256 * 1024).encode())]})
         await send({"type": "http.response.pathsend", "path": _FILE})
         return
+    if path == "/after-body":
+        while (await receive()).get("more_body"):
+            pass
+        try:
+            m = await asyncio.wait_for(receive(), 0.2)
+            kind = m["type"]
+        except TimeoutError:
+            kind = "waiting"
+        return await _respond(send, 200, kind.encode())
     if path == "/progress":
         return await _respond(send, 200, str(STATS.get("big_sent")).encode())
     if path == "/lastclose":

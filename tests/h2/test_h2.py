@@ -249,3 +249,9 @@ def test_stalled_body_and_stalled_window_are_reset_after_request_timeout():
         cl.close()
         with httpx.Client(http1=False, http2=True) as c:
             assert c.get(srv.url + "/").status_code == 200
+
+
+def test_receive_after_the_last_body_chunk_waits_for_disconnect(h2server):
+    with httpx.Client(http1=False, http2=True) as c:
+        assert c.post(h2server.url + "/after-body", content=b"abc").text == "waiting"
+        assert c.get(h2server.url + "/after-body").text == "waiting"
