@@ -255,3 +255,20 @@ def test_receive_after_the_last_body_chunk_waits_for_disconnect(h2server):
     with httpx.Client(http1=False, http2=True) as c:
         assert c.post(h2server.url + "/after-body", content=b"abc").text == "waiting"
         assert c.get(h2server.url + "/after-body").text == "waiting"
+
+
+def test_h2_settings_come_from_preferences():
+    from tests.h2.fixtures import start_harness
+    prefs = ["h2_max_concurrent_streams=7", "h2_initial_window_size=1048576",
+             "h2_max_header_list_size=8192", "h2_max_frame_size=32768"]
+    with start_harness(prefs=prefs) as srv:
+        cl = RawH2(srv.port)
+        cl.pump(lambda c: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in c.events))
+        ev = next(e for e in cl.events if isinstance(e, h2.events.RemoteSettingsChanged))
+        got = {int(k): v.new_value for k, v in ev.changed_settings.items()}
+        assert (got[3], got[4], got[6], got[5]) == (7, 1048576, 8192, 32768)
+        sid = cl.request("/", extra=[(b"x-big", b"a" * 9000)])  # over the 8 KiB header list
+        cl.pump(lambda c: c.goaway() is not None or c.closed, timeout=5)
+        assert cl.goaway() is not None or cl.closed
+        cl.close()
+        assert sid == 1
