@@ -226,6 +226,7 @@ def main(argv=None) -> int:
     finally:
         runner.stop_servers()
         procs.stop_all()
+        results["meta"]["access_log_lines"] = runner.access_log_lines()
         results["meta"]["elapsed_s"] = time.monotonic() - started
         results["meta"]["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -115,6 +115,11 @@ def render(results: dict) -> str:
         "`access_log off`, the original Skitai `skitai.log_off('/')`, this project's Skitai "
         "`--log-off /`. Skitai otherwise runs with its defaults (Prometheus metrics on; the "
         "`skitai-nometrics` row shows their cost).")
+    leaks = meta.get("access_log_lines")
+    if leaks is not None:
+        add("- Checked after the run: " + ("no server wrote a request line to its output." if not leaks else
+            "request lines found in the output of " + ", ".join(f"{k} ({v})" for k, v in leaks.items())
+            + " — that server's access log was NOT off."))
     add("- Same app logic everywhere (`bench/apps/`), same worker count within a scenario; WSGI "
         "thread pools: gunicorn gthread 4 threads (Skitai's default), granian its default.")
     add("- RSS = resident set size summed over the server's whole process tree (psutil), sampled "

@@ -58,6 +58,7 @@ class Runner:
         self.log = log
         self.instances: dict[tuple, Instance] = {}
         self.broken: dict[tuple, Exception] = {}
+        self.started_logs: list[tuple[str, Path]] = []
         self.log_dir = ctx.work / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -76,6 +77,7 @@ class Runner:
                 port = free_port()
                 launch = build(row.server, row.app, port, workers, self.ctx, row.variant)
                 inst = Instance(name, launch, port, workers, self.log_dir)
+                self.started_logs.append((name, inst.log_path))
                 self.log(f"  start {name} on :{port}")
                 inst.start(timeout=40)
                 break
@@ -91,6 +93,19 @@ class Runner:
                 raise
         self.instances[key] = inst
         return inst
+
+    def access_log_lines(self) -> dict[str, int]:
+        """Servers whose output contains request lines (``GET /...``): should be none (logs are off)."""
+        found: dict[str, int] = {}
+        for name, path in self.started_logs:
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            n = sum(1 for line in text.splitlines() if " GET /" in line or '"GET /' in line)
+            if n:
+                found[name] = found.get(name, 0) + n
+        return found
 
     def stop_servers(self) -> None:
         for inst in self.instances.values():

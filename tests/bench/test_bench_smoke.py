@@ -214,3 +214,16 @@ def test_ws_client_reports_a_refused_connection_as_one_json_error():
                           "--round-trips", "1"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 1
     assert "error" in json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_access_log_check_finds_request_lines(tmp_path):
+    from bench.harness.runner import Runner, Settings
+
+    ctx = Ctx(work=tmp_path, static_dir=tmp_path, project_python=sys.executable, peers_python=None,
+              peers_reason="", orig_python=None, orig_reason="", pin_cpu=None)
+    runner = Runner(ctx, Settings(), log=lambda *a: None)
+    quiet, noisy = tmp_path / "quiet.log", tmp_path / "noisy.log"
+    quiet.write_text("[info] worker started\n")
+    noisy.write_text('127.0.0.1 - "GET /hello HTTP/1.1" 200\n127.0.0.1 GET /hello HTTP/1.1 200 13\n')
+    runner.started_logs += [("quiet", quiet), ("noisy", noisy)]
+    assert runner.access_log_lines() == {"noisy": 2}
