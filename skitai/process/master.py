@@ -177,7 +177,7 @@ class Master:
         self.reload_current: int | None = None
         self._reloading = False
         self._prepared = False
-        self.use_reloader = bool(_pref(prefs, "use_reloader", False))
+        self.use_reloader = bool(_pref(prefs, "use_reloader", False)) or _mounts_want_reloader(table)
         self.watched: dict[str, float | None] = {}   # source file -> mtime (use_reloader)
         self._next_watch = 0.0
         self._signals: list[int] = []
@@ -297,7 +297,7 @@ class Master:
                 t = min(t, w.started + READY_FALLBACK - now)
         if self.stop_deadline is not None:
             t = min(t, self.stop_deadline - now)
-        if self.use_reloader:
+        if self.watched:
             t = min(t, self._next_watch - now)
         ct = self.critical.timeout(now)
         if ct is not None:
@@ -353,7 +353,9 @@ class Master:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self._signals.clear()
             signal.pthread_sigmask(signal.SIG_SETMASK, sigmask)  # a pending SIGTERM acts now
-            notify._set_fd(ready_w, report_files=self.use_reloader)
+            table = self.table
+            notify._set_fd(ready_w, report_files=lambda: self.use_reloader
+                           or _apps_want_reloader(table))
             proctitle.set_title(self.name, f"worker #{worker_id}")
             setup_worker_logging(self.prefs, worker_id)
             result = self.worker_fn(self.prefs, self.sockets, self.table, worker_id)
@@ -576,7 +578,7 @@ class Master:
             except OSError:
                 pass
             w.ready_fd = None
-            if self.use_reloader and len(w.report) > 1:
+            if len(w.report) > 1:  # the worker reports files when an app wants the reloader
                 self._watch(w.report[1:].decode("utf-8", "surrogateescape").split("\n"))
 
     def _mark_ready(self, w: Worker, fallback: bool = False) -> None:
@@ -641,7 +643,7 @@ class Master:
 
     def _check_sources(self, now: float) -> None:
         """use_reloader: a changed source file starts a rolling reload (like SIGHUP)."""
-        if not self.use_reloader or now < self._next_watch:
+        if not self.watched or now < self._next_watch:
             return
         self._next_watch = now + RELOADER_PERIOD
         changed = []
@@ -671,6 +673,18 @@ class Master:
 
     def _strike(self, worker_id: int, count: int) -> None:
         _metric("critical_strike", worker_id, count)
+
+
+def _mounts_want_reloader(table) -> bool:
+    """``skitai.pref(True)`` / ``pref.use_reloader = True`` on a mount (seen in the master)."""
+    return any(getattr(m.pref, "use_reloader", None) for m in getattr(table, "mounts", ()) or ())
+
+
+def _apps_want_reloader(table) -> bool:
+    """``app.use_reloader = True`` on a loaded app (seen in the worker, after loading)."""
+    return any(getattr(m.target, "use_reloader", None) is True or
+               getattr(m.app, "use_reloader", None) is True
+               for m in getattr(table, "mounts", ()) or ())
 
 
 def _mtime(path: str) -> float | None:

@@ -7,7 +7,8 @@ it drains the old worker in a rolling SIGHUP reload, and uses it to tell "the
 app failed to load at first start" from "a running worker crashed".
 Calling it outside a master-forked worker is a harmless no-op.
 
-With ``use_reloader`` on, the byte is followed by the source files the worker
+With ``use_reloader`` on (the setting, a mount's ``skitai.pref()``, or
+``app.use_reloader = True`` on a loaded app), the byte is followed by the source files the worker
 has imported (one path per line, standard library and installed packages
 left out): the master never imports the apps itself, so this is how it learns
 which files to watch.
@@ -20,10 +21,11 @@ import sys
 import sysconfig
 
 _fd: int | None = None
-_report_files = False
+_report_files = None
 
 
-def _set_fd(fd: int | None, report_files: bool = False) -> None:
+def _set_fd(fd: int | None, report_files=None) -> None:
+    """``report_files``: a bool, or a callable asked at ready() time (once the apps are loaded)."""
     global _fd, _report_files
     _fd = fd
     _report_files = report_files
@@ -53,7 +55,11 @@ def ready() -> None:
         return
     try:
         data = b"R"
-        if _report_files:
+        try:
+            report = _report_files() if callable(_report_files) else _report_files
+        except Exception:  # deciding to report must never cost the worker its readiness
+            report = False
+        if report:
             data += "\n".join(module_files()).encode("utf-8", "surrogateescape")
         view = memoryview(data)
         while view:

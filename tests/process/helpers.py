@@ -9,14 +9,16 @@ import time
 import psutil
 
 
-def wait_for(pred, timeout: float, interval: float = 0.05, what: str = "condition"):
+def wait_for(pred, timeout: float, interval: float = 0.05, what: str = "condition", detail=None):
+    """Poll ``pred`` until truthy; on timeout fail with ``what`` and ``detail()`` (e.g. server output)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    extra = f"\n{detail()}" if detail else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}{extra}")
 
 
 def worker_pids(master_pid: int) -> set[int]:
@@ -50,4 +52,4 @@ def ready_workers(srv, n: int, timeout: float = 15.0) -> set[int]:
     def check():
         pids = worker_pids(srv.pid)
         return len(pids) == n and pids <= ready_pids(srv.output()) and pids
-    return wait_for(check, timeout, what=f"{n} ready workers")
+    return wait_for(check, timeout, what=f"{n} ready workers", detail=srv.output)

@@ -228,7 +228,8 @@ def test_use_reloader_reloads_workers_when_a_source_file_changes(tmp_path):
         time.sleep(0.5)  # the workers have reported the files they imported
         src = tmp_path / "watchedapp.py"
         src.write_text(src.read_text().replace('VERSION = "1"', 'VERSION = "three"'))
-        wait_for(lambda: "rolling reload finished" in srv.output(), 20, what="reload")
+        wait_for(lambda: "rolling reload finished" in srv.output(), 20, what="reload",
+                 detail=srv.output)
         assert f"source changed: {src}" in srv.output()
         assert not (worker_pids(srv.pid) & before)
         assert all(get(port, "/version") == (200, b"three") for _ in range(6))
@@ -236,6 +237,24 @@ def test_use_reloader_reloads_workers_when_a_source_file_changes(tmp_path):
         src.write_text(src.read_text() + "\nthis is not python\n")
         wait_for(lambda: "reload aborted" in srv.output(), 20, what="aborted reload")
         assert get(port, "/version") == (200, b"three")
+        assert srv.stop() == 0
+
+
+def test_app_use_reloader_attribute_turns_the_reloader_on(tmp_path):
+    """``app.use_reloader = True`` (the seeds' style) without the engine setting."""
+    src = tmp_path / "attrapp.py"
+    src.write_text((ROOT / "tests" / "apps" / "process_app.py").read_text()
+                   + "\n\napp.use_reloader = True\n")
+    port = free_port()
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    with serve(port, app="attrapp:app", env=env, cwd=tmp_path) as srv:
+        before = two_workers(srv)
+        time.sleep(0.3)
+        src.write_text(src.read_text().replace('VERSION = "1"', 'VERSION = "four"'))
+        wait_for(lambda: "rolling reload finished" in srv.output(), 20, what="reload",
+                 detail=srv.output)
+        assert not (worker_pids(srv.pid) & before)
+        assert get(port, "/version") == (200, b"four")
         assert srv.stop() == 0
 
 
