@@ -231,7 +231,7 @@ def test_use_reloader_reloads_workers_when_a_source_file_changes(tmp_path):
         wait_for(lambda: "rolling reload finished" in srv.output(), 20, what="reload",
                  detail=srv.output)
         assert f"source changed: {src}" in srv.output()
-        assert not (worker_pids(srv.pid) & before)
+        wait_for(lambda: not (worker_pids(srv.pid) & before), 15, what="old workers gone")
         assert all(get(port, "/version") == (200, b"three") for _ in range(6))
         # a broken edit: the reload is aborted and the running workers keep serving
         src.write_text(src.read_text() + "\nthis is not python\n")
@@ -253,7 +253,7 @@ def test_app_use_reloader_attribute_turns_the_reloader_on(tmp_path):
         src.write_text(src.read_text().replace('VERSION = "1"', 'VERSION = "four"'))
         wait_for(lambda: "rolling reload finished" in srv.output(), 20, what="reload",
                  detail=srv.output)
-        assert not (worker_pids(srv.pid) & before)
+        wait_for(lambda: not (worker_pids(srv.pid) & before), 15, what="old workers gone")
         assert get(port, "/version") == (200, b"four")
         assert srv.stop() == 0
 
