@@ -512,7 +512,6 @@ class H1Protocol(asyncio.Protocol):
         self.scheme = "http"
         self.tls = False
         self.extensions: dict = {}
-        self.dupfd = -1
         self.held: bytearray | None = None
 
     # -- deadlines (swept by ServerContext.tick) ----------------------------
@@ -615,12 +614,6 @@ class H1Protocol(asyncio.Protocol):
         w = self.drain_waiter
         if w is not None and not w.done():
             w.set_result(None)
-        if self.dupfd >= 0:
-            try:
-                os.close(self.dupfd)
-            except OSError:
-                pass
-            self.dupfd = -1
 
     def pause_writing(self) -> None:
         self.writing_paused = True
@@ -1036,10 +1029,9 @@ class H1Protocol(asyncio.Protocol):
                 transport.set_write_buffer_limits()
 
     async def _wait_writable(self, sfd: int) -> None:
-        if self.dupfd < 0:
-            # the transport owns sfd; a duplicate lets us watch it without touching the transport
-            self.dupfd = os.dup(sfd)
-        fd = self.dupfd
+        # the transport owns sfd: watch a duplicate so the transport's own
+        # registration is untouched; closed right after this one wait
+        fd = os.dup(sfd)
         fut = self.drain_waiter = self.loop.create_future()
 
         def ready() -> None:
@@ -1053,3 +1045,4 @@ class H1Protocol(asyncio.Protocol):
         finally:
             self.write_deadline = None
             self.loop.remove_writer(fd)
+            os.close(fd)

@@ -42,12 +42,15 @@ async def app(scope, receive, send):
             if msg["type"] == "lifespan.startup":
                 with open(FILE_PATH, "wb") as f:
                     f.write(bytes(range(256)) * 1024)  # 256 KiB
+                with open(FILE_PATH + ".big", "wb") as f:
+                    f.write(bytes(range(256)) * 32768)  # 8 MiB: more than the socket buffers
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
-                try:
-                    os.unlink(FILE_PATH)
-                except OSError:
-                    pass
+                for p in (FILE_PATH, FILE_PATH + ".big"):
+                    try:
+                        os.unlink(p)
+                    except OSError:
+                        pass
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] == "websocket":
@@ -126,6 +129,13 @@ async def app(scope, receive, send):
                                 (b"content-type", b"application/octet-stream")]})
         with open(FILE_PATH, "rb") as f:
             await send({"type": "http.response.zerocopysend", "file": f, "offset": 0, "count": size})
+    elif path == "/zerocopy-big":
+        big = FILE_PATH + ".big"
+        size = os.path.getsize(big)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(size).encode())]})
+        with open(big, "rb") as f:
+            await send({"type": "http.response.zerocopysend", "file": f})
     elif path == "/zerocopy-chunked":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         with open(FILE_PATH, "rb") as f:

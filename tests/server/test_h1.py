@@ -309,3 +309,14 @@ def test_http10_without_host_is_fine(server):
     with Conn(server.port) as c:
         c.send(b"GET /nohost HTTP/1.0\r\n\r\n")
         assert c.read_response().body == b"ok /nohost"
+
+
+def test_zerocopysend_to_a_slow_reader_waits_for_the_socket(server):
+    # 8 MiB is more than the loopback socket buffers hold: os.sendfile hits EAGAIN
+    with Conn(server.port, timeout=10) as c:
+        c.send(request("GET", "/zerocopy-big"))
+        time.sleep(0.3)  # let the server hit a full socket (EAGAIN) before we read
+        r = c.read_response()
+        assert r.status == 200 and r.body == bytes(range(256)) * 32768
+        c.send(request("GET", "/after"))
+        assert c.read_response().body == b"ok /after"
