@@ -101,3 +101,21 @@ def test_make_self_signed_creates_usable_pair(tmp_path):
     cert, key = make_self_signed(tmp_path)
     ctx = make_server_context(cert, key)
     assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_encrypted_key_with_passphrase(certs, tmp_path):
+    enc = tmp_path / "enc.key"
+    subprocess.run(["openssl", "pkey", "-in", certs[1], "-out", str(enc), "-aes256", "-passout", "pass:s3cret"],
+                   check=True, capture_output=True)
+    p = subprocess.run([PYTHON, "-m", "skitai", "serve", "tests.h2.apps:app", "--port", str(free_port()),
+                        "--ssl-certfile", certs[0], "--ssl-keyfile", str(enc), "--ssl-passphrase", "badpass123"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2 and "passphrase" in p.stderr
+    assert "badpass123" not in p.stderr  # the secret is not echoed
+    port = free_port()
+    with ServerProcess(["-m", "skitai", "serve", "tests.h2.apps:app", "--port", str(port), "--workers", "1",
+                        "--ssl-certfile", certs[0], "--ssl-keyfile", str(enc)], port, cwd=ROOT,
+                       env={"SKITAI_SSL_PASSPHRASE": "s3cret"}):
+        with httpx.Client(http2=True, verify=ssl.create_default_context(cafile=certs[0])) as c:
+            r = c.get(f"https://localhost:{port}/")
+            assert r.http_version == "HTTP/2" and r.text == "hello 2 https"
