@@ -940,7 +940,8 @@ class H2Protocol(asyncio.Protocol):
                 self.ack(s.sid, n)
         if s.ws is None:
             report(self.ctx, s.scope, started=s.t_start, responded=s.t_resp, status=s.status or 0,
-                   request_bytes=s.rx, response_bytes=s.tx, protocol="h2", version="2")
+                   request_bytes=s.rx, response_bytes=s.tx, protocol="h2", version="2",
+                   content_type=s.content_type)
             served = getattr(self.ctx, "requests_served", None)
             if served is not None:
                 self.ctx.requests_served = served + 1

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from skitai.observability.record import RequestRecord
+
 log = logging.getLogger("skitai.server")
 
 _conn_serial = itertools.count(1)
@@ -96,31 +98,23 @@ def skitai_extensions(ctx: Any, early_hints=None, http: bool = True) -> dict:
     return ext
 
 
-def make_record(**kw):
-    """A ``RequestRecord`` when the observability module is there, else None."""
-    try:
-        from skitai.observability.record import RequestRecord
-    except Exception:
-        return None
-    rec = RequestRecord.__new__(RequestRecord)
-    for name in getattr(RequestRecord, "__slots__", ()):
-        try:
-            setattr(rec, name, kw.get(name))
-        except Exception:
-            pass
+def make_record(**kw) -> RequestRecord:
+    rec = RequestRecord()
+    for k, v in kw.items():
+        setattr(rec, k, v)
     return rec
 
 
 def report(ctx: Any, scope: dict, *, started: float, responded: float | None, status: int,
-           request_bytes: int, response_bytes: int, protocol: str, version: str) -> None:
+           request_bytes: int, response_bytes: int, protocol: str, version: str,
+           content_type: str | None = None) -> None:
     """Fill one RequestRecord and give it to the observer (once per response)."""
     observer = getattr(ctx, "observer", None)
     if observer is None:
         return
     hdrs = {}
     for k, v in scope.get("headers", ()):
-        if k in (b"host", b"referer", b"user-agent", b"x-forwarded-for", b"content-type",
-                 b"authorization"):
+        if k in (b"host", b"referer", b"user-agent", b"x-forwarded-for", b"authorization"):
             hdrs[k] = v.decode("latin-1")
     user, bearer = None, False
     auth = hdrs.get(b"authorization", "")
@@ -142,10 +136,8 @@ def report(ctx: Any, scope: dict, *, started: float, responded: float | None, st
         response_bytes=response_bytes, gtxnid=scope.get("gtxnid"), ltxnid=scope.get("ltxnid"),
         user=user, bearer=bearer, referer=hdrs.get(b"referer"), user_agent=hdrs.get(b"user-agent"),
         forwarded_for=hdrs.get(b"x-forwarded-for"), mount=scope.get("root_path") or None,
-        protocol=protocol, content_type=hdrs.get(b"content-type"),
+        protocol=protocol, content_type=content_type,
     )
-    if rec is None:
-        return
     try:
         observer.request_done(rec)
     except Exception:  # the access log must never break a response

@@ -272,3 +272,27 @@ def test_h2_settings_come_from_preferences():
         assert cl.goaway() is not None or cl.closed
         cl.close()
         assert sid == 1
+
+
+def test_access_log_lines_for_h2_and_websocket(h2server):
+    import asyncio as _asyncio
+
+    import websockets
+    with httpx.Client(http1=False, http2=True) as c:
+        c.get(h2server.url + "/scope?a=1", headers={"user-agent": "h2-log-test"})
+
+    async def ws():
+        async with websockets.connect(f"ws://127.0.0.1:{h2server.port}/ws") as w:
+            await w.send("x")
+            await w.recv()
+    _asyncio.run(ws())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        out = h2server.output()
+        if "GET /scope?a=1 HTTP/2" in out and "GET /ws HTTP/1.1" in out:
+            break
+        time.sleep(0.1)
+    line = next(ln for ln in out.splitlines() if "GET /scope?a=1 HTTP/2" in ln)
+    assert " 200 " in line and "h2-log-test" in line and "GTID-W0-" in line
+    ws_line = next(ln for ln in out.splitlines() if "GET /ws HTTP/1.1" in ln)
+    assert " 101 " in ws_line
