@@ -48,6 +48,7 @@ import itertools
 import json
 import logging
 import threading
+from collections import deque
 from typing import Any
 
 logger = logging.getLogger("atila.websocket")
@@ -140,7 +141,8 @@ class WebSocket:
         self.spec = spec
         self.closed = False
         self.room: dict[int, WebSocket] | None = None
-        self._lock = asyncio.Lock()
+        self._outq: deque = deque()
+        self._drainer: asyncio.Task | None = None
         self._thread = threading.get_ident()
 
     @property
@@ -164,12 +166,34 @@ class WebSocket:
         frame = self._frame(message)
         if frame is None or self.closed:
             return
-        async with self._lock:
-            if not self.closed:
-                try:
-                    await self._send(frame)
-                except OSError:
-                    self.closed = True
+        if self._outq or self._drainer is not None:  # earlier sends are still queued: go behind them
+            fut = self.loop.create_future()
+            self._queue_frame(frame, fut)
+            await fut
+            return
+        try:
+            await self._send(frame)
+        except OSError:
+            self.closed = True
+
+    def _queue_frame(self, frame: dict, fut: asyncio.Future | None = None) -> None:
+        self._outq.append((frame, fut))
+        if self._drainer is None:
+            self._drainer = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._outq:
+                frame, fut = self._outq.popleft()
+                if not self.closed:
+                    try:
+                        await self._send(frame)
+                    except OSError:
+                        self.closed = True
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+        finally:
+            self._drainer = None
 
     def send(self, message: Any, client_id: int | None = None) -> None:
         """Send a str (text) or bytes (binary); safe from any thread.
@@ -187,7 +211,9 @@ class WebSocket:
         except RuntimeError:
             running = None
         if running is self.loop:
-            self.loop.create_task(self.asend(message))
+            frame = self._frame(message)
+            if frame is not None:
+                self._queue_frame(frame)
             return
         try:
             fut = asyncio.run_coroutine_threadsafe(self.asend(message), self.loop)

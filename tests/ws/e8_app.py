@@ -63,6 +63,14 @@ def nothread(context, message):
     return message.encode() if message.startswith("b:") else message.upper()
 
 
+@app.route("/order")
+@app.websocket(skitai.WS_CHANNEL | skitai.WS_NOTHREAD, 60)
+def order(context, message):
+    context.websocket.send("first " + message)
+    context.websocket.send("second " + message)
+    return "third " + message
+
+
 @app.route("/coro")
 @app.websocket(skitai.WS_COROUTINE, 60)
 async def coro(context, message):

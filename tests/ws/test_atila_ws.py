@@ -93,6 +93,10 @@ def test_nothread_coroutine_json_and_binary(e8):
             assert await ws.recv() == "ABC"
             await ws.send("b:x")
             assert await ws.recv() == b"b:x"  # bytes -> binary frame
+        async with websockets.connect(f"ws://127.0.0.1:{e8.port}/order") as ws:
+            for m in ("a", "b"):
+                await ws.send(m)
+                assert [await ws.recv() for _ in range(3)] == [f"first {m}", f"second {m}", f"third {m}"]
         async with websockets.connect(f"ws://127.0.0.1:{e8.port}/coro") as ws:
             await ws.send("x")
             assert await ws.recv() == "async x"
