@@ -184,3 +184,28 @@ def test_e8_in_process_with_the_asgi_test_client():
         with c.websocket_connect("/chat?room_id=7") as a, c.websocket_connect("/chat?room_id=7") as b:
             a.send_text("x")
             assert a.receive_text() == b.receive_text()
+
+
+def test_spec_misuse_is_refused_at_registration():
+    import skitai
+    from atila import Atila
+    app = Atila(__name__)
+
+    def opener(context):
+        pass
+
+    with pytest.raises(ValueError, match="onopen"):
+        @app.route("/a")
+        @app.websocket(skitai.WS_CHANNEL | skitai.WS_SESSION, 60, opener)
+        def a(context):
+            yield
+    with pytest.raises(ValueError, match="THREADSAFE"):
+        @app.route("/b")
+        @app.websocket(skitai.WS_CHANNEL | skitai.WS_SESSION | skitai.WS_THREADSAFE, 60)
+        def b(context):
+            yield
+    with pytest.raises(ValueError, match="generator"):
+        @app.route("/c")
+        @app.websocket(skitai.WS_CHANNEL | skitai.WS_SESSION, 60)
+        def c(context, message):
+            return message
