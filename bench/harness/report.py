@@ -75,6 +75,9 @@ def render(results: dict) -> str:
         "`bench/.work/logs/`. How to run and what each scenario measures: [README.md](README.md).\n")
     if meta.get("partial"):
         add(f"**This run is partial: {meta['partial']}**\n")
+    if meta["settings"]["rounds"] < 2:
+        add("> One round per scenario (e.g. `--quick`): a check of the set-up, not numbers to draw "
+            "conclusions from; the full run (`python bench/run.py`) takes medians of 3 rounds.\n")
     la = meta["machine"].get("loadavg_start")
     if la and la[0] > 0.5:
         add(f"> Load average at the start was {la[0]:.2f}: other work shared this machine, so absolute "
