@@ -383,6 +383,22 @@ class _H2WebSocketCarrier:
             raise ClientDisconnected("stream closed")
         await s.proto.send_data(s, data, False)
 
+    def try_write(self, data: bytes) -> bool:
+        s = self.stream
+        proto = s.proto
+        if (self.pending or s.reset or s.complete or proto.lost or proto.write_paused
+                or len(data) > proto.conn.max_outbound_frame_size):
+            return False
+        try:
+            if len(data) > proto.conn.local_flow_control_window(s.sid):
+                return False
+            proto.conn.send_data(s.sid, data)
+        except h2.exceptions.ProtocolError:
+            return False
+        s.tx += len(data)
+        proto.flush_soon()
+        return True
+
     def write_nowait(self, data: bytes) -> None:
         s = self.stream
         proto = s.proto

@@ -435,7 +435,8 @@ class WebSocketSession:
             else:
                 data = self.conn.send(BytesMessage(data=message.get("bytes") or b""))
             self.tx_bytes += len(data)
-            await self.carrier.write(data)
+            if not self.carrier.try_write(data):  # back-pressure or a window to wait for
+                await self.carrier.write(data)
         elif t == "websocket.accept":
             if self.handshake_done:
                 raise RuntimeError("websocket.accept sent twice or after close")
@@ -617,6 +618,13 @@ class H1WebSocketCarrier(asyncio.Protocol):
     def write_nowait(self, data: bytes) -> None:
         if not self.is_closed:
             self.transport.write(data)
+
+    def try_write(self, data: bytes) -> bool:
+        """Write now when nothing needs waiting for (the common case); else False."""
+        if self.write_paused or self.is_closed:
+            return False
+        self.transport.write(data)
+        return True
 
     def pause_reading(self) -> None:
         if not self.is_closed:
