@@ -29,7 +29,6 @@ Why the choices below:
 from __future__ import annotations
 
 import errno
-import math
 import os
 import select
 import signal
@@ -67,44 +66,10 @@ def _pref(prefs, name: str, default):
     return default if value is None else value
 
 
-def usable_cpus() -> int:
-    """CPUs this process may use: affinity, capped by a cgroup CPU quota."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    quota = None
-    try:  # cgroup v2
-        with open("/sys/fs/cgroup/cpu.max") as f:
-            q, period = f.read().split()[:2]
-        if q != "max":
-            quota = int(q) / int(period)
-    except (OSError, ValueError):
-        try:  # cgroup v1
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f:
-                q = int(f.read())
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
-                period = int(f.read())
-            if q > 0 and period > 0:
-                quota = q / period
-        except (OSError, ValueError):
-            pass
-    if quota:
-        n = min(n, max(1, math.ceil(quota)))
-    return max(1, n)
-
-
 def worker_count(prefs) -> int:
-    """``effective_workers(prefs)`` from the config layer when it has it."""
-    try:
-        from skitai.config import prefs as cfg
-        fn = getattr(cfg, "effective_workers", None)
-    except ImportError:
-        fn = None
-    if fn is not None:
-        return max(1, int(fn(prefs)))
-    n = int(_pref(prefs, "workers", 0) or 0)
-    return n if n > 0 else usable_cpus()
+    """``workers``, or when 0 the CPUs this process may use (affinity and cgroup quota)."""
+    from skitai.config.cpus import effective_workers
+    return max(1, int(effective_workers(prefs)))
 
 
 def _metric(name: str, *args) -> None:
