@@ -493,7 +493,7 @@ class H2Protocol(asyncio.Protocol):
         self.draining = False
         self.goaway_sent = False
         self.last_stream_id = 0
-        self.closed: asyncio.Future = self.loop.create_future()
+        self.finished: asyncio.Future = self.loop.create_future()  # set when the socket is gone
         self.resets = 0
         self.reset_window_start = self.loop.time()
         self.control = 0
@@ -1006,6 +1006,11 @@ class H2Protocol(asyncio.Protocol):
             self.draining = True
             self._finish_drain()
 
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone (same meaning as on the HTTP/1.1 protocol)."""
+        return self.lost
+
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
@@ -1029,8 +1034,8 @@ class H2Protocol(asyncio.Protocol):
             conns = getattr(self.ctx, "connections", None)
             if conns is not None:
                 conns.discard(self)
-        if not self.closed.done():
-            self.closed.set_result(None)
+        if not self.finished.done():
+            self.finished.set_result(None)
 
     # ------------------------------------------------------------------ h2c upgrade
     def upgrade(self, transport, method: str, target: bytes, headers: list, body: bytes,

@@ -1,8 +1,9 @@
 """Small pieces shared by the HTTP/2 and WebSocket protocols.
 
-Kept apart from ``h1.py`` so the protocols can be tested on a socket of their
-own; where the worker's context (``skitai.server.context``) offers the same
-thing it is used instead (see ``ServeContext`` below for what is needed).
+The protocols take the worker's ``skitai.server.context.ServerContext``
+(``app``, ``prefs``, ``worker_id``, ``observer``, ``register``/``unregister``,
+``keep_alive``, ``request_timeout``, ``date_headers``) and use ``getattr``
+with defaults, so any object with some of these attributes works in tests.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,24 +32,6 @@ def pref(prefs: Any, name: str, default: Any) -> Any:
     else:
         v = getattr(prefs, name, None)
     return default if v is None else v
-
-
-@dataclass
-class ServeContext:
-    """What a protocol needs from its worker.
-
-    The worker passes its own context object; any object with these attributes
-    works (missing ones fall back to the defaults via ``getattr``).
-    ``connections`` holds live protocol objects so the worker can drain them
-    (each has ``begin_shutdown()`` and ``closed`` — an ``asyncio.Future``).
-    """
-
-    app: Any
-    prefs: Any = None
-    worker_id: int = 0
-    observer: Any = None
-    connections: set = field(default_factory=set)
-    shutting_down: bool = False
 
 
 def next_connection_serial(ctx: Any) -> int:

@@ -522,7 +522,7 @@ class H1WebSocketCarrier(asyncio.Protocol):
         self.drain_waiter: asyncio.Future | None = None
         self.write_paused = False
         self.is_closed = False
-        self.closed: asyncio.Future = asyncio.get_event_loop().create_future()
+        self.finished: asyncio.Future = asyncio.get_event_loop().create_future()
 
     @classmethod
     def upgrade(cls, ctx, transport, method: str, target: bytes, headers: list, *,
@@ -642,6 +642,10 @@ class H1WebSocketCarrier(asyncio.Protocol):
             if t.get_write_buffer_size():  # a peer that does not read cannot keep us forever
                 asyncio.get_event_loop().call_later(5.0, t.abort)
 
+    @property
+    def closed(self) -> bool:
+        return self.is_closed
+
     # drain interface for the worker
     def on_timeout(self) -> None:
         pass
@@ -681,8 +685,8 @@ class H1WebSocketCarrier(asyncio.Protocol):
             conns = getattr(self.ctx, "connections", None)
             if conns is not None:
                 conns.discard(self)
-        if not self.closed.done():
-            self.closed.set_result(None)
+        if not self.finished.done():
+            self.finished.set_result(None)
 
 
 def _addr(a):
