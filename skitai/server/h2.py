@@ -957,10 +957,7 @@ class H2Protocol(asyncio.Protocol):
         if s.ws is None:
             report(self.ctx, s.scope, started=s.t_start, responded=s.t_resp, status=s.status or 0,
                    request_bytes=s.rx, response_bytes=s.tx, protocol="h2", version="2",
-                   content_type=s.content_type)
-            served = getattr(self.ctx, "requests_served", None)
-            if served is not None:
-                self.ctx.requests_served = served + 1
+                   content_type=s.content_type)  # the observer counts requests_served
         if not self.streams:
             self.busy = False
             self.deadline = self.loop.time() + self.keep_alive if self.keep_alive > 0 else None

@@ -296,3 +296,22 @@ def test_access_log_lines_for_h2_and_websocket(h2server):
     assert " 200 " in line and "h2-log-test" in line and "GTID-W0-" in line
     ws_line = next(ln for ln in out.splitlines() if "GET /ws HTTP/1.1" in ln)
     assert " 101 " in ws_line
+
+
+def test_max_requests_counts_h2_streams_once():
+    # max_requests=6: the worker leaves (exit 3) after six h2 requests, not after three
+    from tests.h2.fixtures import start_harness
+    marker = "exited reason=max_requests"
+    with start_harness(prefs=["max_requests=6"]) as srv:
+        with httpx.Client(http1=False, http2=True) as c:
+            for _ in range(3):
+                assert c.get(srv.url + "/").status_code == 200
+        time.sleep(0.5)
+        assert marker not in srv.output()
+        with httpx.Client(http1=False, http2=True) as c:
+            for _ in range(3):
+                assert c.get(srv.url + "/").status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and marker not in srv.output():
+            time.sleep(0.1)
+        assert marker in srv.output(), srv.output()[-2000:]
