@@ -105,6 +105,13 @@ def attach(app: Any, prefs: Any, ctx: Any, observer: Any = None, worker_id: int 
         wm = _metrics.for_worker(prefs, worker_id)
         if observer is not None:
             observer.metrics = wm
+            close = observer.close
+
+            def close_and_flush() -> None:  # the last second of counts must not be lost at exit
+                wm.stop()
+                close()
+
+            observer.close = close_and_flush
         wm.start(ctx)
     accesslog = getattr(observer, "accesslog", None)
     if accesslog is not None and hasattr(accesslog, "log_off"):

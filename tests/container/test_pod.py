@@ -90,8 +90,15 @@ def test_sidecar_pod_with_kube_play(engine, pod_images, tmp_path):
 
         assert asyncio.run(echo()) == "pod"
         # metrics of the app container through nginx (loopback is allowed)
+        deadline = time.monotonic() + 5
+        while "skitai_requests_total" not in get(url + "/metrics")[1] and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert "skitai_requests_total" in get(url + "/metrics")[1]
+        deadline = time.monotonic() + 10
         app_logs = engine.logs(app)
+        while "GET /hello" not in app_logs and time.monotonic() < deadline:
+            time.sleep(0.3)
+            app_logs = engine.logs(app)
         assert "GET /hello" in app_logs and "hello.txt" not in app_logs
 
         # stopping the pod drains the engine: exit code 0

@@ -29,7 +29,13 @@ def test_demo_is_served_with_probes_and_metrics(engine, app_image, container_fac
         assert get(c.url + "/api/hello?name=box")[1].startswith('{"hello": "box"')
         assert get(c.url + "/readyz")[0] == 200
         get(c.url + "/api/error")
-        status, text, headers = get(c.url + "/metrics")
+        # counts reach /metrics within a second, whichever worker answers the scrape
+        deadline = time.monotonic() + 5
+        while True:
+            status, text, headers = get(c.url + "/metrics")
+            if 'status="5xx"} 1.0' in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
         assert re.search(r'skitai_requests_total\{method="GET",mount="/",status="2xx"\} [1-9]', text), text
         assert re.search(r'skitai_requests_total\{method="GET",mount="/",status="5xx"\} 1\.0', text)

@@ -69,7 +69,11 @@ def test_every_scrape_sees_the_totals_of_all_workers():
             r = httpx.get(s.url + "/api/hello", headers={"connection": "close"})
             pids.add(r.json()["pid"])
         httpx.post(s.url + "/api/echo", content=b"z" * 5000)
-        # each scrape lands on some worker; all of them report the same totals
+        # counts reach the shared files within FLUSH_INTERVAL; then every scrape, whichever
+        # worker answers it, reports the same totals
+        wait_metric(s.url, "skitai_requests_total", lambda v: v == 40, timeout=5, mount="/", method="GET",
+                    status="2xx")
+        wait_metric(s.url, "skitai_request_bytes_total", lambda v: v >= 5000, timeout=5, method="POST")
         for _ in range(6):
             text = scrape(s.url)
             assert metric(text, "skitai_requests_total", mount="/", method="GET", status="2xx") == 40
@@ -105,7 +109,8 @@ def test_max_requests_restarts_are_counted_and_totals_kept():
         for _ in range(12):
             assert httpx.get(s.url + "/api/hello", timeout=10).status_code == 200
         assert wait_metric(s.url, "skitai_worker_restarts_total", lambda v: v >= 2, reason="max_requests") >= 2
-        assert metric(scrape(s.url), "skitai_requests_total", mount="/", status="2xx") == 12
+        assert wait_metric(s.url, "skitai_requests_total", lambda v: v == 12, timeout=5, mount="/",
+                           status="2xx") == 12
 
 
 def test_critical_point_strikes_and_restart(tmp_path):
