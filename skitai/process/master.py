@@ -142,6 +142,7 @@ class Master:
         self.reload_current: int | None = None
         self._reloading = False
         self._prepared = False
+        self.ready_fallback = READY_FALLBACK
         self.use_reloader = bool(_pref(prefs, "use_reloader", False)) or _mounts_want_reloader(table)
         self.watched: dict[str, float | None] = {}   # source file -> mtime (use_reloader)
         self._next_watch = 0.0
@@ -259,7 +260,7 @@ class Master:
             if w.kill_at is not None:
                 t = min(t, w.kill_at - now)
             if not w.ready and not w.retiring:
-                t = min(t, w.started + READY_FALLBACK - now)
+                t = min(t, w.started + self.ready_fallback - now)
         if self.stop_deadline is not None:
             t = min(t, self.stop_deadline - now)
         if self.watched:
@@ -552,7 +553,7 @@ class Master:
         w.ready = True
         self.ever_ready = True
         if fallback:
-            self.log(f"worker #{w.worker_id} did not report ready within {READY_FALLBACK:g}s; "
+            self.log(f"worker #{w.worker_id} did not report ready within {self.ready_fallback:g}s; "
                      "treating it as ready", "warning", pid=w.pid)
         else:
             self.log(f"worker #{w.worker_id} ready", pid=w.pid)
@@ -571,7 +572,7 @@ class Master:
                 self.log(f"worker #{w.worker_id} did not exit in time; SIGKILL", "warning",
                          pid=w.pid, reason=w.retiring)
                 self._kill(w.pid, signal.SIGKILL)
-            elif not w.ready and not w.retiring and now - w.started >= READY_FALLBACK:
+            elif not w.ready and not w.retiring and now - w.started >= self.ready_fallback:
                 self._mark_ready(w, fallback=True)
 
     # ------------------------------------------------------------ reload
@@ -670,11 +671,13 @@ def _sockname(s) -> str:
     return str(name)
 
 
-def main(prefs, table=None, worker_fn=None) -> int:
+def main(prefs, table=None, worker_fn=None, ready_fallback: float | None = None) -> int:
     """Run the master in the foreground until SIGTERM/SIGINT; returns the exit code.
 
     Writes ``prefs.pidfile`` when set (so ``status``/``stop`` work for a
     foreground run too) and removes it on exit.
     """
-    return Master(prefs, table, worker_fn=worker_fn,
-                  pidfile=getattr(prefs, "pidfile", None) or None).run()
+    m = Master(prefs, table, worker_fn=worker_fn, pidfile=getattr(prefs, "pidfile", None) or None)
+    if ready_fallback is not None:
+        m.ready_fallback = ready_fallback
+    return m.run()

@@ -41,7 +41,8 @@ def get(port: int, path: str = "/", timeout: float = 10.0) -> tuple[int, bytes]:
 
 def ready_pids(output: str) -> set[int]:
     """Workers the master logged as ready (``worker #N ready pid=P``)."""
-    return {int(p) for p in re.findall(r"worker #\d+ ready pid=(\d+)", output)}
+    return {int(p) for p in re.findall(
+        r"worker #\d+ (?:ready|did not report ready[^;]*; treating it as ready) pid=(\d+)", output)}
 
 
 def ready_workers(srv, n: int, timeout: float = 15.0) -> set[int]:

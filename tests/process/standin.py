@@ -59,7 +59,8 @@ def worker(prefs, sockets, table, worker_id) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     threads: list[threading.Thread] = []
-    notify.ready()
+    if not os.environ.get("STANDIN_NO_READY"):
+        notify.ready()
     while not stop.is_set():
         try:
             r, _, _ = select.select(sockets, [], [], 0.1)
@@ -94,6 +95,7 @@ def main() -> int:
     ap.add_argument("--pidfile", default=None)
     ap.add_argument("--name", default="standin")
     ap.add_argument("--logpath", default=None)
+    ap.add_argument("--ready-fallback", type=float, default=None)
     argv = sys.argv[1:]
     command = argv.pop() if argv and argv[-1] in ("start", "stop", "restart", "status",
                                                   "-d", "-s", "-r") else None
@@ -107,7 +109,7 @@ def main() -> int:
     if command:
         from skitai.process import daemon
         return daemon.command(command, prefs, None, worker_fn=worker)
-    return master.main(prefs, None, worker_fn=worker)
+    return master.main(prefs, None, worker_fn=worker, ready_fallback=a.ready_fallback)
 
 
 if __name__ == "__main__":

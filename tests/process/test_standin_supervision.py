@@ -227,3 +227,16 @@ def test_exit_4_at_start_backs_off_instead_of_looping():
         assert "reason=memory" in out
         assert out.count("cannot import the app") <= 4  # 0.5 s + 1 s of back-off, not a fork loop
         assert srv.stop() == 0
+
+
+def test_worker_that_never_reports_ready_counts_as_ready_after_the_fallback():
+    port = free_port()
+    with standin(port, "--workers", "2", "--ready-fallback", "1",
+                 env={"STANDIN_NO_READY": "1"}) as srv:
+        before = ready_workers(srv, 2)
+        assert srv.output().count("did not report ready within 1s") == 2
+        srv.signal(signal.SIGHUP)  # the reload still makes progress, one worker at a time
+        wait_for(lambda: (p := worker_pids(srv.pid)) and len(p) == 2 and not (p & before), 15,
+                 what="every worker replaced", detail=srv.output)
+        assert get(port)[0] == 200
+        assert srv.stop() == 0
