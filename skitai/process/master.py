@@ -142,6 +142,7 @@ class Master:
         self.reload_current: int | None = None
         self._reloading = False
         self._prepared = False
+        self._master_pid = os.getpid()
         self.ready_fallback = READY_FALLBACK
         self.use_reloader = bool(_pref(prefs, "use_reloader", False)) or _mounts_want_reloader(table)
         self.watched: dict[str, float | None] = {}   # source file -> mtime (use_reloader)
@@ -164,7 +165,13 @@ class Master:
                     self._handle_signals()
                 if not self.stopping:
                     self._start_pending(now)
-                self._loop()
+                try:
+                    self._loop()
+                except Exception:  # a bug here must not orphan the workers
+                    self.log("master failed; stopping the workers:\n" + traceback.format_exc(),
+                             "critical")
+                    self.exit_code = 1
+                    self._emergency_stop()
             else:
                 self.exit_code = 1
         finally:
@@ -301,9 +308,28 @@ class Master:
         self.log(f"worker #{worker_id} started", **fields)
         return rec
 
+    def _emergency_stop(self) -> None:
+        """SIGTERM every worker, wait up to shutdown_timeout, SIGKILL the rest (blocking)."""
+        deadline = time.monotonic() + self.shutdown_timeout + STOP_SLACK
+        for pid in list(self.workers):
+            self._kill(pid, signal.SIGTERM)
+        while self.workers and time.monotonic() < deadline + 5.0:
+            if time.monotonic() >= deadline:
+                for pid in list(self.workers):
+                    self._kill(pid, signal.SIGKILL)
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                self.workers.pop(pid, None)
+            else:
+                time.sleep(0.05)
+
     def _child(self, worker_id: int, ready_w: int, sigmask=()) -> None:
         rc = 1
         try:
+            _die_with_parent(self._master_pid)
             signal.set_wakeup_fd(-1)
             for fd in (self._wake_r, self._wake_w):
                 if fd >= 0:
@@ -639,6 +665,19 @@ class Master:
 
     def _strike(self, worker_id: int, count: int) -> None:
         _metric("critical_strike", worker_id, count)
+
+
+def _die_with_parent(master_pid: int) -> None:
+    """Linux: the kernel sends this worker SIGTERM (drain) if the master dies, even by
+    SIGKILL, so workers never outlive it holding the port as orphans."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != master_pid:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _mounts_want_reloader(table) -> bool:

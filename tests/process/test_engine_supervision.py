@@ -358,3 +358,18 @@ def test_sigterm_while_workers_start_stops_promptly():
             assert srv.proc.wait(15) == 0
             assert time.monotonic() - t0 < 10, srv.output()  # no worker missed the signal
             assert "did not exit in time" not in srv.output()
+
+
+def test_workers_do_not_outlive_a_sigkilled_master():
+    port = free_port()
+    with serve(port) as srv:
+        workers = two_workers(srv)
+        os.kill(srv.pid, signal.SIGKILL)
+        srv.proc.wait(10)
+
+        def gone():
+            return not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                           for p in workers)
+        wait_for(gone, 15, what="orphaned workers to exit")
+        with pytest.raises(OSError):
+            get(port, timeout=1)
