@@ -101,6 +101,37 @@ def test_in_flight_and_open_connections_are_sampled():
         assert wait_metric(s.url, "skitai_requests_in_flight", lambda v: v == 0, timeout=5) == 0
 
 
+def test_open_connections_by_protocol():
+    import asyncio
+
+    import websockets
+
+    port = free_port()
+    with ServerProcess(["-m", "skitai", "serve", "skitai.demo:app", "--port", str(port), "--workers", "1"],
+                       port) as s:
+        async def hold():
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/echo", open_timeout=5) as ws:
+                await ws.send("x")
+                await asyncio.wait_for(ws.recv(), 5)
+                async with httpx.AsyncClient(http1=False, http2=True, timeout=10) as h2:
+                    slow = asyncio.create_task(h2.get(s.url + "/api/slow?ms=3500"))
+                    deadline = time.monotonic() + 4
+                    text = ""
+                    while time.monotonic() < deadline:
+                        async with httpx.AsyncClient(timeout=5) as h1:
+                            text = (await h1.get(s.url + "/metrics")).text
+                        if metric(text, "skitai_open_connections", protocol="h2") >= 1 and \
+                                metric(text, "skitai_open_connections", protocol="ws") >= 1:
+                            break
+                        await asyncio.sleep(0.3)
+                    await slow
+                    return text
+
+        text = asyncio.run(hold())
+        assert metric(text, "skitai_open_connections", protocol="h2") == 1
+        assert metric(text, "skitai_open_connections", protocol="ws") == 1
+
+
 def test_max_requests_restarts_are_counted_and_totals_kept():
     port = free_port()
     args = ["-m", "skitai", "serve", "skitai.demo:app", "--port", str(port), "--workers", "1",
@@ -116,10 +147,12 @@ def test_max_requests_restarts_are_counted_and_totals_kept():
 def test_critical_point_strikes_and_restart(tmp_path):
     (tmp_path / "burn_app.py").write_text(BURN_APP)
     port = free_port()
-    args = ["-m", "skitai", "serve", "burn_app:app", "--port", str(port), "--workers", "2",
-            "--critical-point-cpu-percent", "50", "--critical-point-continuous", "2",
-            "--critical-point-interval", "1", "--shutdown-timeout", "2"]
-    with ServerProcess(args, port, cwd=tmp_path, env={"PYTHONPATH": f"{tmp_path}:{ROOT}"}) as s:
+    args = ["-m", "skitai", "serve", "burn_app:app", "--port", str(port), "--workers", "2"]
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "SKITAI_SHUTDOWN_TIMEOUT": "2",
+           # the variables of skitai.set_worker_critical_point(cpu_percent, continuous, interval)
+           "SKITAI_CRITICAL_POINT_CPU_PERCENT": "50", "SKITAI_CRITICAL_POINT_CONTINUOUS": "2",
+           "SKITAI_CRITICAL_POINT_INTERVAL": "1"}
+    with ServerProcess(args, port, cwd=tmp_path, env=env) as s:
         def burn():
             try:
                 httpx.get(s.url + "/burn", timeout=30)
