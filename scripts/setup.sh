@@ -13,6 +13,7 @@ want() { command -v "$1" >/dev/null 2>&1 || need_apt+=("$2"); }
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${1:-}" = "--full" ]; then
   want nginx nginx-light
+  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need_apt+=(libnginx-mod-stream)  # nginx h2 pass-through test
   want wrk wrk
   want h2load nghttp2-client
   want prometheus prometheus

@@ -38,11 +38,11 @@ def render(text: str, paths: dict[str, str]) -> str:
 class Nginx:
     """nginx with the shipped files; container paths and ports mapped to a temp prefix."""
 
-    def __init__(self, engine_port: int, tls: bool = False) -> None:
+    def __init__(self, engine_port: int, tls: bool = False, passthrough_to: int | None = None) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="skitai-nginx-"))
         os.chmod(self.base, 0o755)  # nginx workers (nobody) read the static files
         self.port = free_port()
-        self.tls_port = free_port() if tls else None
+        self.tls_port = free_port() if (tls or passthrough_to) else None
         conf = self.base / "conf.d"
         conf.mkdir()
         (self.base / "static").mkdir()
@@ -57,8 +57,17 @@ class Nginx:
             "127.0.0.1:5000": f"127.0.0.1:{engine_port}",
             "listen 8080": f"listen 127.0.0.1:{self.port}",
             "listen 8443": f"listen 127.0.0.1:{self.tls_port}",
+            "127.0.0.1:5443": f"127.0.0.1:{passthrough_to}",
+            "/etc/nginx/stream/": f"{self.base}/stream/",
         }
         main = render((NGINX_DIR / "nginx.conf").read_text(), self.paths)
+        if passthrough_to:
+            # what the stream config's header tells a user to add to nginx.conf
+            (self.base / "stream").mkdir()
+            stream = render((NGINX_DIR / "stream" / "skitai-h2-passthrough.conf").read_text(), self.paths)
+            (self.base / "stream" / "skitai-h2-passthrough.conf").write_text(stream)
+            main = ("load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + main
+                    + f"\ninclude {self.base}/stream/*.conf;\n")
         (self.base / "nginx.conf").write_text(main)
         for src in (NGINX_DIR / "conf.d").iterdir():
             (conf / src.name).write_text(render(src.read_text(), self.paths))
@@ -269,3 +278,37 @@ def test_limits_and_timeouts_are_aligned_with_the_engine_defaults():
     assert int(_directive(tls, "http2_max_concurrent_streams")[0]) == d["h2_max_concurrent_streams"]
     # the engine trusts the sidecar's forwarded headers by default
     assert "127.0.0.1" in settings.get("trusted_proxies").default
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "engine.crt", directory / "engine.key"
+    subprocess.run([require_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_http2_passes_through_to_the_engine(tmp_path):
+    """Layer-4 pass-through: the engine itself negotiates TLS + ALPN h2 behind nginx."""
+    if not Path("/usr/lib/nginx/modules/ngx_stream_module.so").exists():
+        raise RuntimeError("required nginx module 'ngx_stream_module' is missing: apt-get install "
+                           "libnginx-mod-stream (scripts/setup.sh --full installs it)")
+    cert, key = _self_signed(tmp_path)
+    port = free_port()
+    args = ["-m", "skitai", "serve", "skitai.demo:app", "--port", str(port), "--workers", "1",
+            "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    with ServerProcess(args, port) as engine, Nginx(port, passthrough_to=port) as n:
+        r = n.check()
+        assert r.returncode == 0, r.stderr
+        with httpx.Client(http2=True, verify=False, timeout=5) as c:
+            r = c.get(f"https://127.0.0.1:{n.tls_port}/api/hello?name=passthrough")
+            assert r.http_version == "HTTP/2"
+            assert r.json()["hello"] == "passthrough"
+            # nginx did not terminate anything: no proxy headers reached the app
+            body = c.get(f"https://127.0.0.1:{n.tls_port}/api/client").json()
+            assert body["x-real-ip"] is None and body["x-forwarded-for"] is None
+        # the engine's access log says it served HTTP/2 itself
+        deadline = time.monotonic() + 5
+        while "/api/hello?name=passthrough HTTP/2" not in engine.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "/api/hello?name=passthrough HTTP/2" in engine.output()
