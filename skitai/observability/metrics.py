@@ -25,6 +25,7 @@ every restart.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import glob
 import os
@@ -73,6 +74,8 @@ def _ensure_multiprocess(clean: bool = False) -> str:
     if not path:
         path = tempfile.mkdtemp(prefix="skitai-metrics-")
         os.environ[ENV_DIR] = path
+        # removed when the process that made it exits (forked children inherit the hook: pid check)
+        atexit.register(_remove_own_dir, path, os.getpid())
     os.makedirs(path, exist_ok=True)
     if clean:
         for name in os.listdir(path):
@@ -87,6 +90,11 @@ def _ensure_multiprocess(clean: bool = False) -> str:
     if not getattr(values.ValueClass, "_multiprocess", False):
         values.ValueClass = values.MultiProcessValue()
     return path
+
+
+def _remove_own_dir(path: str, pid: int) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class _Definitions:

@@ -8,6 +8,7 @@ value class are process-wide state.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 
@@ -198,6 +199,7 @@ def test_worker_without_master_creates_its_own_directory():
     path, text = out.split("\n", 1)
     assert "skitai-metrics-" in path
     assert value(text, "skitai_requests_total", mount="/api", method="GET", status="2xx") == 1
+    assert not os.path.exists(path), "the directory it made must go when the process exits"
 
 
 def test_observe_is_cheap(tmp_path):
