@@ -513,6 +513,7 @@ class H1Protocol(asyncio.Protocol):
         self.tls = False
         self.extensions: dict = {}
         self.held: bytearray | None = None
+        self.upgrade_rest: bytes | None = None
 
     # -- deadlines (swept by ServerContext.tick) ----------------------------
     @property
@@ -833,7 +834,9 @@ class H1Protocol(asyncio.Protocol):
     def start(self, cycle: Cycle) -> None:
         self.cycle = cycle
         if cycle.handoff is not None:
-            return  # waits for HttpParserUpgrade with the bytes after the head
+            if self.upgrade_rest is not None:
+                self._upgrade(cycle)
+            return  # else waits for HttpParserUpgrade with the bytes after the head
         self.loop.create_task(cycle.run_asgi(self.app))
 
     def cycle_done(self, cycle: Cycle) -> None:
@@ -954,13 +957,20 @@ class H1Protocol(asyncio.Protocol):
 
     # -- hand-off to other protocols ------------------------------------------------
     def _upgrade_ready(self, rest: bytes) -> None:
-        c = self.cycle
-        if c is None or c.handoff is None:
-            # an Upgrade we do not serve: the app answers it, then we close
-            self.stopped = self.rejected = True
-            return
+        """llhttp stopped after an upgrade request; ``rest`` is what followed it."""
+        self.stopped = self.rejected = True  # nothing after it is HTTP/1.1 any more
+        c = self.pipeline[-1] if self.pipeline else self.cycle
+        if not isinstance(c, Cycle) or c.handoff is None:
+            return  # an Upgrade we do not serve: the app answers it, then we close
+        self.upgrade_rest = rest
+        if c is self.cycle:
+            self._upgrade(c)
+        # else: start() hands over once the earlier pipelined responses are out
+
+    def _upgrade(self, c: Cycle) -> None:
         token, factory = c.handoff
-        self._handoff(factory, c.scope, rest, token, bytes(c.body))
+        rest, self.upgrade_rest = self.upgrade_rest, None
+        self._handoff(factory, c.scope, rest or b"", token, bytes(c.body))
 
     def _handoff(self, factory, scope, rest: bytes, upgrade: str | None, body: bytes = b"") -> None:
         self.stopped = self.rejected = True

@@ -44,3 +44,17 @@ def test_h2c_upgrade_is_handed_off(server):
         head = c.read_until(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101")
     assert b"upgrade: h2c" in head.lower()
+
+
+def test_pipelined_websocket_upgrade_waits_for_the_earlier_response(server):
+    import base64
+    import os
+    key = base64.b64encode(os.urandom(16)).decode()
+    with Conn(server.port) as c:
+        c.send(request("GET", "/delay-order?0.3") + request("GET", "/ws", {
+            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": key}))
+        first = c.read_response()
+        assert first.body == b"delay=0.3"
+        head = c.read_until(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
