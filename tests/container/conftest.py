@@ -107,9 +107,13 @@ def nginx_image(engine: Engine) -> str:
 def app_image(engine: Engine, base_image: str) -> str:
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip() or "unknown"
+    old = engine.run("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
     t = time.monotonic()
     engine.build(IMAGE, ROOT, ROOT / "docker" / "Dockerfile", "--build-arg", f"REVISION={revision}")
     print(f"built {IMAGE} in {time.monotonic() - t:.1f}s")
+    new = engine.run("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
+    if old and old != new:
+        engine.run("rmi", old, check=False)  # our previous build, now untagged (refused while in use)
     return IMAGE
 
 
