@@ -152,8 +152,8 @@ class AccessLog:
                 "handling_ms": round(r.handling_ms, 3), "transfer_ms": round(r.transfer_ms, 3),
                 "content_type": r.content_type, "protocol": r.protocol,
             }, ensure_ascii=False, separators=(",", ":")) + "\n"
-        # method, uri, version and the txn ids were validated by the parser / txn
-        # rules (no spaces or control characters): only header-sourced fields are escaped
+        # every field that may come from the wire is escaped (cheap when clean):
+        # a space or newline in a value must never shift or split the line
         responded = r.responded
         handling = (responded - r.started) * 1000.0 if responded else 0.0
         transfer = (r.finished - responded) * 1000.0 if responded and r.finished else 0.0
@@ -161,9 +161,9 @@ class AccessLog:
         xff = r.forwarded_for
         ua = r.user_agent
         return (
-            f"{date} {tm} {r.client or '-'} {_plain(host) if host else '-'} {r.method} "
-            f"{r.uri or '-'} HTTP/{r.version} {r.request_bytes} {r.status} {r.response_bytes} "
-            f"{r.gtxnid} {r.ltxnid} {_quote(r.user) if r.user else '-'} {'bearer' if r.bearer else '-'} "
+            f"{date} {tm} {r.client or '-'} {_plain(host) if host else '-'} {_plain(r.method)} "
+            f"{_plain(r.uri)} HTTP/{r.version} {r.request_bytes} {r.status} {r.response_bytes} "
+            f"{_plain(r.gtxnid)} {_plain(r.ltxnid)} {_quote(r.user) if r.user else '-'} {'bearer' if r.bearer else '-'} "
             f"{_quote(r.referer) if r.referer else '-'} {_quote(ua) if ua else '-'} "
             f"{_plain(xff) if xff else '-'} "
             f"{self.worker} {active} {handling:.0f}ms {transfer:.0f}ms\n"

@@ -67,6 +67,15 @@ def test_text_missing_values_are_dashes_and_no_injection(tmp_path):
     assert m["ua"] == '"evil\\x0aline"'
 
 
+def test_wire_values_cannot_shift_fields(tmp_path):
+    line = _read_fd_log(tmp_path, "text", uri="/a b", gtxnid="G 1", ltxnid="1000\nX", method="GE T",
+                        host="h h", forwarded_for="1.1.1.1, 2.2.2.2")
+    assert line.count("\n") == 1
+    m = TEXT_LINE.match(line.rstrip("\n"))
+    assert m, line
+    assert (m["uri"], m["gtxnid"], m["ltxnid"], m["method"]) == ("/a%20b", "G%201", "1000\\x0aX", "GE%20T")
+
+
 def test_json_has_the_same_fields(tmp_path):
     d = json.loads(_read_fd_log(tmp_path, "json", user="bob", bearer=True))
     for k in ("date", "time", "client", "host", "method", "uri", "version", "request_bytes", "status",
