@@ -408,9 +408,15 @@ class WorkerMetrics:
             d.rss.labels(wid).set(self._proc.memory_info().rss)
         ctx = self._ctx
         if ctx is not None:
-            d.in_flight.set(_number(ctx, ("in_flight", "active_requests")))
+            # one snapshot (list() of a set is atomic under the GIL): the loop thread keeps
+            # adding and removing connections while this thread counts them
+            conns = list(getattr(ctx, "connections", None) or ())
+            if conns:
+                d.in_flight.set(sum(1 for c in conns if getattr(c, "busy", False)))
+            else:
+                d.in_flight.set(_number(ctx, ("in_flight", "active_requests")))
             counts = dict.fromkeys(_KNOWN_PROTOCOLS, 0)
-            for conn in list(getattr(ctx, "connections", ()) or ()):
+            for conn in conns:
                 proto = _protocol_of(conn)
                 counts[proto] = counts.get(proto, 0) + 1
             for proto, n in counts.items():
