@@ -100,6 +100,17 @@ class ServerContext:
         else:
             self.body_ceiling = limit
 
+    # -- deadlines (0 = none) -----------------------------------------------
+    def request_deadline(self) -> float | None:
+        """When a client that stays silent mid-request / mid-response is dropped."""
+        rt = self.request_timeout
+        return self.loop.time() + rt if rt > 0 else None
+
+    def idle_deadline(self) -> float | None:
+        """When an idle keep-alive connection is closed (keep_alive 0 = none kept)."""
+        ka = self.keep_alive
+        return self.loop.time() + (ka if ka > 0 else self.request_timeout or 30.0)
+
     # -- clock -------------------------------------------------------------
     def update_date(self) -> None:
         now = int(time.time())

@@ -178,7 +178,7 @@ class Cycle:
             return DISCONNECT
         if not self.body and not self.body_complete:
             proto.resume_reading()
-            proto.read_deadline = proto.loop.time() + proto.ctx.request_timeout
+            proto.read_deadline = proto.ctx.request_deadline()
             try:
                 await self._wait()
             finally:
@@ -482,7 +482,9 @@ class H1Protocol(asyncio.Protocol):
     def __init__(self, ctx: ServerContext, app=None) -> None:
         self.ctx = ctx
         self.app = app if app is not None else ctx.app
-        self.loop = ctx.loop or asyncio.get_event_loop()
+        if ctx.loop is None:
+            ctx.loop = asyncio.get_event_loop()
+        self.loop = ctx.loop
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
         self.read_deadline: float | None = None
@@ -595,7 +597,7 @@ class H1Protocol(asyncio.Protocol):
             transport.pause_reading()
             self.loop.call_soon(self._hold)  # some loops start reading after connection_made
             ctx.waiting.append(self)
-        self.read_deadline = self.loop.time() + ctx.keep_alive
+        self.read_deadline = ctx.idle_deadline()
 
     def connection_lost(self, exc) -> None:
         self.closed = True
@@ -618,7 +620,7 @@ class H1Protocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writing_paused = True
-        self.write_deadline = self.loop.time() + self.ctx.request_timeout
+        self.write_deadline = self.ctx.request_deadline()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
@@ -714,7 +716,7 @@ class H1Protocol(asyncio.Protocol):
         self.headers = []
         self.hv = [None] * 12
         self.dup = False
-        self.read_deadline = self.loop.time() + self.ctx.request_timeout
+        self.read_deadline = self.ctx.request_deadline()
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -789,7 +791,8 @@ class H1Protocol(asyncio.Protocol):
             "gtxnid": gtxnid,
             "ltxnid": ltxnid,
         }
-        keep_alive = parser.should_keep_alive() and not self.stopped and not ctx.draining
+        keep_alive = (parser.should_keep_alive() and not self.stopped and not ctx.draining
+                      and ctx.keep_alive > 0)
         cycle = Cycle(self, scope, hv, url, keep_alive, method == "HEAD")
         if hv[H_EXPECT] is not None and version == "1.1" and hv[H_EXPECT].lower() == b"100-continue":
             cycle.expect_continue = True
@@ -867,7 +870,7 @@ class H1Protocol(asyncio.Protocol):
                 self.transport.close()
                 return
             if not self.in_head:
-                self.read_deadline = self.loop.time() + self.ctx.keep_alive
+                self.read_deadline = self.ctx.idle_deadline()
             if self.reading_paused:
                 self.resume_reading()
 
@@ -1049,7 +1052,7 @@ class H1Protocol(asyncio.Protocol):
                 fut.set_result(None)
 
         self.loop.add_writer(fd, ready)
-        self.write_deadline = self.loop.time() + self.ctx.request_timeout
+        self.write_deadline = self.ctx.request_deadline()
         try:
             await fut
         finally:
