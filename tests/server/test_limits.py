@@ -231,3 +231,12 @@ def test_connections_over_max_connections_wait_their_turn():
         assert third.read_response().body == b"ok /third"
         b.close()
         third.close()
+
+
+def test_keep_alive_zero_closes_after_each_response():
+    with run_server("--keep-alive", "0") as srv:
+        with Conn(srv.port) as c:
+            c.send(request("GET", "/once"))
+            r = c.read_response()
+            assert r.body == b"ok /once" and r.header("connection") == "close"
+            assert c.closed_by_peer()
