@@ -49,6 +49,7 @@ CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 BODY_HIGH_WATER = 256 * 1024     # buffered request body before we stop reading
 PIPELINE_MAX = 16                # queued pipelined requests before we stop reading
+FRESH_CONNECTION_GRACE = 1.0     # s: a drain still answers a just-accepted connection's first request
 SENDFILE_CHUNK = 1 << 20
 READ_CHUNK = 256 * 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)
@@ -70,6 +71,8 @@ _NO_HV = [None] * 12
 
 # response headers the server looks at
 R_CL, R_TE, R_CONN, R_CTYPE, R_DATE, R_SERVER = range(6)
+_DATE, _SERVER = 1 << 4, 1 << 5
+_DATE_OR_SERVER = _DATE | _SERVER
 _RWATCH = {
     b"content-length": R_CL, b"transfer-encoding": R_TE, b"connection": R_CONN,
     b"content-type": R_CTYPE, b"date": R_DATE, b"server": R_SERVER,
@@ -253,14 +256,15 @@ class Cycle:
 
     def _start(self, message: dict) -> None:
         status = message["status"]
-        parts = [status_line(status)]
-        seen = [False] * 6
+        line = STATUS_LINES.get(status) or status_line(status)
+        block = []
+        append = block.append
+        seen = 0
         close = False
-        append = parts.append
-        lines = 0
-        for name, value in message.get("headers") or ():
-            k = _RWATCH.get(name.lower())
+        for header in message.get("headers") or ():
+            k = _RWATCH.get(header[0].lower())
             if k is not None:
+                value = header[1]
                 if k == R_CL:
                     try:
                         self.response_length = int(value)
@@ -274,27 +278,18 @@ class Cycle:
                     continue
                 elif k == R_CTYPE:
                     self.content_type = value
-                seen[k] = True
-            append(name)
-            append(b": ")
-            append(value)
-            append(b"\r\n")
-            lines += 1
-        if lines:
-            # one check for the whole block instead of four per header: a CR or LF
-            # inside a name or value would add lines (response splitting)
-            block = b"".join(parts)
-            if block.count(b"\n") != lines + 1 or block.count(b"\r") != lines + 1:
-                raise RuntimeError("response header contains a line break")
-            parts = [block]
-            append = parts.append
+                seen |= 1 << k
+            append(b": ".join(header))
         proto = self.proto
-        if not seen[R_DATE] and not seen[R_SERVER]:
-            append(proto.ctx.date_headers)
-        elif not seen[R_DATE] or not seen[R_SERVER]:
-            for line in proto.ctx.date_headers.split(b"\r\n"):
-                if line and not seen[R_DATE if line.startswith(b"date") else R_SERVER]:
-                    append(line + b"\r\n")
+        ctx = proto.ctx
+        if seen & _DATE_OR_SERVER == 0:
+            append(ctx.date_line)
+            append(ctx.server_line)
+        else:
+            if not seen & _DATE:
+                append(ctx.date_line)
+            if not seen & _SERVER:
+                append(ctx.server_line)
         self.status = status
         http10 = self.scope["http_version"] == "1.0"
         if status in NO_BODY_STATUS:
@@ -304,18 +299,22 @@ class Cycle:
                 close = True  # close-delimited body
             else:
                 self.chunked = True
-                append(b"transfer-encoding: chunked\r\n")
+                append(b"transfer-encoding: chunked")
         if not self.body_complete:
             # the app answers before the request body arrived: do not read the rest
             close = True
-        if close or not self.keep_alive or proto.ctx.draining:
+        if close or not self.keep_alive or ctx.draining:
             self.keep_alive = False
-            append(b"connection: close\r\n\r\n")
+            append(b"connection: close")
         elif http10:
-            append(b"connection: keep-alive\r\n\r\n")
-        else:
-            append(b"\r\n")
-        self.pending = b"".join(parts)
+            append(b"connection: keep-alive")
+        head = b"\r\n".join(block)
+        # one check for the whole block instead of one per header: a CR or LF inside
+        # a name or value would add lines (response splitting)
+        n = len(block) - 1
+        if head.count(b"\n") != n or head.count(b"\r") != n:
+            raise RuntimeError("response header contains a line break")
+        self.pending = line + head + b"\r\n\r\n"
         self.response_started = True
 
     def _flush_head(self) -> None:
@@ -552,6 +551,15 @@ class H1Protocol(asyncio.Protocol):
         if self.closed:
             return
         if self.cycle is None and not self.pipeline and not self.in_head:
+            if self.first and self.req_serial == 0 and not self.prebuf:
+                # accepted but nothing read yet: its first request is on the way (or in
+                # the socket buffer), so answer it with Connection: close, not a reset.
+                # A client that stays silent is closed by the deadline sweep.
+                self.stopped = True
+                grace = self.loop.time() + FRESH_CONNECTION_GRACE
+                if self.read_deadline is None or self.read_deadline > grace:
+                    self.read_deadline = grace
+                return
             self.transport.close()
             return
         self.stopped = True

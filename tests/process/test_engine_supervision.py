@@ -373,3 +373,31 @@ def test_workers_do_not_outlive_a_sigkilled_master():
         wait_for(gone, 15, what="orphaned workers to exit")
         with pytest.raises(OSError):
             get(port, timeout=1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_connection_accepted_just_before_the_drain_still_gets_its_answer(sig):
+    """Accepted, but its request was not read yet when the worker began to drain: the
+    client did nothing wrong, so it is answered (Connection: close), not dropped."""
+    import socket
+    port = free_port()
+    with serve(port, "--workers", "1") as srv:
+        ready_workers(srv, 1)
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        time.sleep(0.3)  # the worker has accepted it
+        srv.signal(sig)
+        time.sleep(0.3)  # the worker is draining now
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        assert data.startswith(b"HTTP/1.1 200"), data
+        assert b"connection: close" in data.lower()
+        if sig == signal.SIGTERM:
+            assert srv.proc.wait(15) == 0
+        else:
+            assert srv.stop() == 0
