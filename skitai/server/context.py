@@ -74,6 +74,8 @@ class ServerContext:
         self.stop_event: asyncio.Event | None = None
         self.reload_limits()
         self.date_headers = b""
+        self.date_line = b""
+        self.server_line = b"server: " + SERVER_NAME
         self.date_second = -1
         self.update_date()
 
@@ -116,10 +118,8 @@ class ServerContext:
         now = int(time.time())
         if now != self.date_second:
             self.date_second = now
-            self.date_headers = (
-                b"date: " + formatdate(now, usegmt=True).encode("ascii")
-                + b"\r\nserver: " + SERVER_NAME + b"\r\n"
-            )
+            self.date_line = b"date: " + formatdate(now, usegmt=True).encode("ascii")
+            self.date_headers = self.date_line + b"\r\n" + self.server_line + b"\r\n"
 
     def tick(self) -> None:
         """Once a second: refresh Date, close connections past their deadline."""
