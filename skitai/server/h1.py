@@ -68,6 +68,7 @@ _WATCH = {
     b"user-agent": H_UA, b"x-forwarded-for": H_XFF, b"http2-settings": H_H2S,
 }
 _NO_HV = [None] * 12
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 # response headers the server looks at
 R_CL, R_TE, R_CONN, R_CTYPE, R_DATE, R_SERVER = range(6)
@@ -501,7 +502,7 @@ class H1Protocol(asyncio.Protocol):
         self.drain_waiter: asyncio.Future | None = None
         self.in_head = False
         self.head_bytes = 0
-        self.hsize = 0
+        self.big_read = False
         self.url = b""
         self.headers: list = []
         self.hv: list = _NO_HV
@@ -689,6 +690,7 @@ class H1Protocol(asyncio.Protocol):
                     self._handoff(self.ctx.h2_factory, None, data, None)
                     return
             self.first = False
+        self.big_read = self.head_bytes + len(data) > self.ctx.max_header_size
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -719,7 +721,6 @@ class H1Protocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.in_head = True
         self.head_bytes = 0
-        self.hsize = 0
         self.url = b""
         self.headers = []
         self.hv = [None] * 12
@@ -731,7 +732,6 @@ class H1Protocol(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        self.hsize += len(name) + len(value) + 4
         k = _WATCH.get(name)
         if k is not None:
             hv = self.hv
@@ -744,7 +744,9 @@ class H1Protocol(asyncio.Protocol):
         self.in_head = False
         ctx = self.ctx
         url = self.url
-        if self.hsize + len(url) > ctx.max_header_size:
+        if self.big_read and (
+                sum(len(n) + len(v) + 4 for n, v in self.headers) + len(url) > ctx.max_header_size):
+            # only a read larger than the limit can hide a too large head inside one feed
             raise _Reject(431, "request header block too large")
         if self.dup:
             raise _Reject(400, "duplicate Host or Content-Length")
@@ -769,7 +771,8 @@ class H1Protocol(asyncio.Protocol):
             raw_path = parsed.path or b"/"
             qs = parsed.query or b""
         path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
-        method = parser.get_method().decode("ascii")
+        method = parser.get_method()
+        method = _METHODS.get(method) or method.decode("ascii")
         version = parser.get_http_version()
         if hv[H_HOST] is None and version == "1.1":
             raise _Reject(400, "HTTP/1.1 request without Host")
