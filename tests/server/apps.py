@@ -129,6 +129,16 @@ async def app(scope, receive, send):
                                 (b"content-type", b"application/octet-stream")]})
         with open(FILE_PATH, "rb") as f:
             await send({"type": "http.response.zerocopysend", "file": f, "offset": 0, "count": size})
+    elif path == "/stream-many":
+        # backpressure: with a client that does not read, send() must block the app
+        n = int(qs or "64")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        chunk = b"y" * (1 << 20)
+        for i in range(n):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            with open(FILE_PATH + ".progress", "w") as f:
+                f.write(str(i + 1))
+        await send({"type": "http.response.body", "body": b""})
     elif path == "/zerocopy-big":
         big = FILE_PATH + ".big"
         size = os.path.getsize(big)

@@ -320,3 +320,15 @@ def test_zerocopysend_to_a_slow_reader_waits_for_the_socket(server):
         assert r.status == 200 and r.body == bytes(range(256)) * 32768
         c.send(request("GET", "/after"))
         assert c.read_response().body == b"ok /after"
+
+
+def test_send_blocks_while_the_client_does_not_read(server):
+    progress = f"/tmp/skitai-h1-test-{server.pid}.bin.progress"
+    with Conn(server.port, timeout=10) as c:
+        c.send(request("GET", "/stream-many?64"))
+        time.sleep(1.0)
+        sent = int(open(progress).read())
+        assert sent < 32, f"the app pushed {sent} MiB into a client that reads nothing"
+        r = c.read_response()
+    assert len(r.body) == 64 << 20
+    assert int(open(progress).read()) == 64
