@@ -132,6 +132,34 @@ def test_open_connections_by_protocol():
         assert metric(text, "skitai_open_connections", protocol="ws") == 1
 
 
+SLOW_WSGI = '''
+import time
+
+def app(environ, start_response):
+    time.sleep(2.5)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"slow"]
+'''
+
+
+def test_thread_pool_queue_depth(tmp_path):
+    (tmp_path / "slow_wsgi.py").write_text(SLOW_WSGI)
+    port = free_port()
+    args = ["-m", "skitai", "serve", "slow_wsgi:app", "--port", str(port), "--workers", "1", "--threads", "1"]
+    with ServerProcess(args, port, cwd=tmp_path, env={"PYTHONPATH": f"{tmp_path}:{ROOT}"}) as s:
+        threads = [threading.Thread(target=httpx.get, args=(s.url + "/",), kwargs={"timeout": 15})
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            # one call runs on the only thread, two wait in the pool's queue
+            assert wait_metric(s.url, "skitai_threadpool_queue_depth", lambda v: v >= 2, timeout=4) == 2
+        finally:
+            for t in threads:
+                t.join(15)
+        assert wait_metric(s.url, "skitai_threadpool_queue_depth", lambda v: v == 0, timeout=5) == 0
+
+
 def test_max_requests_restarts_are_counted_and_totals_kept():
     port = free_port()
     args = ["-m", "skitai", "serve", "skitai.demo:app", "--port", str(port), "--workers", "1",
