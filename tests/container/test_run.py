@@ -59,6 +59,13 @@ def test_user_app_from_env_and_volume_with_mounts(app_image, container_factory, 
         assert get(c.url + "/anything")[:2] == (200, "user app at /anything")
         assert get(c.url + "/static/hello.txt")[1] == "static hello\n"
         assert get(c.url + "/demo/api/hello")[1].startswith('{"hello": "world"')
+        # request metrics are labelled by the mount that served them
+        deadline = time.monotonic() + 5
+        text = ""
+        while 'mount="/demo"' not in text and time.monotonic() < deadline:
+            text = get(c.url + "/metrics")[1]
+            time.sleep(0.2)
+        assert re.search(r'skitai_requests_total\{method="GET",mount="/demo",status="2xx"\} 1\.0', text), text
 
 
 def test_from_image_copy_ships_an_app(engine, app_image, container_factory, tmp_path):
