@@ -109,6 +109,15 @@ def test_env_preferences_apply_and_secrets_are_masked(app_image, container_facto
         assert workers == {"0", "1"}
 
 
+def test_platform_port_variable_is_honoured(engine, app_image, container_factory):
+    """PORT (Cloud Run, Heroku style) moves the listener, and the HEALTHCHECK follows it."""
+    with container_factory(app_image, env={"PORT": "8080", "SKITAI_WORKERS": "1"}, container_port=8080) as c:
+        c.wait_http("/healthz")
+        assert get(c.url + "/api/hello")[0] == 200
+        assert engine.run("healthcheck", "run", c.name, check=False).returncode == 0
+        assert re.search(r"port\s+8080\s+\(env PORT\)", c.logs())
+
+
 def test_bad_value_stops_the_container_with_exit_code_2(engine, app_image):
     name = f"skitai-test-bad-{os.getpid()}"
     try:
