@@ -136,7 +136,16 @@ def probe(url: str | None = None, timeout: float = 3.0) -> int:
 
     if url is None:
         port = os.environ.get("SKITAI_PORT") or os.environ.get("PORT") or "5000"
-        path = os.environ.get("SKITAI_HEALTH_PATH") or "/healthz"
+        path = os.environ.get("SKITAI_HEALTH_PATH", "/healthz").strip()
+        if not path:  # the endpoint is turned off: a listening port is all there is to check
+            import socket
+
+            try:
+                socket.create_connection(("127.0.0.1", int(port)), timeout=timeout).close()
+                return 0
+            except (OSError, ValueError) as exc:
+                print(f"unhealthy: 127.0.0.1:{port}: {exc}")
+                return 1
         scheme = "https" if os.environ.get("SKITAI_SSL_CERTFILE") else "http"
         url = f"{scheme}://127.0.0.1:{port.strip()}{path.strip()}"
     context = None

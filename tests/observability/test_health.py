@@ -126,7 +126,11 @@ def test_container_probe_exit_codes(monkeypatch):
         assert health.probe() == 0
         monkeypatch.setenv("SKITAI_HEALTH_PATH", "/other")
         assert health.probe() == 1
+        monkeypatch.setenv("SKITAI_HEALTH_PATH", "")   # endpoint off: the open port is enough
+        assert health.probe() == 0
     finally:
         server.shutdown()
         server.server_close()
     assert health.probe(f"http://127.0.0.1:{free_port()}/healthz", timeout=1) == 1
+    monkeypatch.setenv("SKITAI_PORT", str(free_port()))
+    assert health.probe(timeout=1) == 1
