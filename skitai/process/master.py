@@ -222,10 +222,13 @@ class Master:
         while True:
             fds = [self._wake_r] + [w.ready_fd for w in self.workers.values()
                                     if w.ready_fd is not None]
+            poller = select.poll()  # poll, not select: no FD_SETSIZE limit on fd numbers
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
             try:
-                readable, _, _ = select.select(fds, [], [], self._timeout())
+                readable = {fd for fd, _ in poller.poll(self._timeout() * 1000)}
             except InterruptedError:  # pragma: no cover - PEP 475 retries
-                readable = []
+                readable = set()
             if self._wake_r in readable:
                 try:
                     while os.read(self._wake_r, 512):
