@@ -34,7 +34,6 @@ import sys
 import tempfile
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any
 
@@ -411,10 +410,7 @@ class WorkerMetrics:
             # one snapshot (list() of a set is atomic under the GIL): the loop thread keeps
             # adding and removing connections while this thread counts them
             conns = list(getattr(ctx, "connections", None) or ())
-            if conns:
-                d.in_flight.set(sum(1 for c in conns if getattr(c, "busy", False)))
-            else:
-                d.in_flight.set(_number(ctx, ("in_flight", "active_requests")))
+            d.in_flight.set(sum(1 for c in conns if getattr(c, "busy", False)))
             counts = dict.fromkeys(_KNOWN_PROTOCOLS, 0)
             for conn in conns:
                 proto = _protocol_of(conn)
@@ -425,8 +421,7 @@ class WorkerMetrics:
             d.ready.labels(wid).set(1 if ready else 0)
         else:
             d.ready.labels(wid).set(1)
-        d.queue_depth.set(_queue_depth(self._pool if self._pool is not None else _first(
-            ctx, ("thread_pool", "executor", "pool"))))
+        d.queue_depth.set(_queue_depth(self._pool))
 
 
 _KNOWN_PROTOCOLS = ("http/1.1", "h2", "ws")
@@ -441,23 +436,6 @@ def _protocol_of(conn: Any) -> str:
     return _PROTOCOL_BY_CLASS.get(type(conn).__name__, "other")
 
 
-def _first(obj: Any, names: Iterable[str]) -> Any:
-    if obj is None:
-        return None
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _number(obj: Any, names: Iterable[str]) -> float:
-    value = _first(obj, names)
-    if callable(value):
-        value = value()
-    return float(value) if isinstance(value, int | float) else 0.0
-
-
 def _queue_depth(pool: Any) -> int:
     if pool is None:  # the WSGI adapter's shared pool, when this worker serves WSGI apps
         wsgi = sys.modules.get("skitai.mounts.wsgi")
@@ -465,12 +443,7 @@ def _queue_depth(pool: Any) -> int:
     if pool is None:
         return 0
     q = getattr(pool, "queue_depth", None)
-    if q is not None:
-        return int(q() if callable(q) else q)
-    q = getattr(pool, "_work_queue", None)  # concurrent.futures.ThreadPoolExecutor
-    if q is not None:
-        return q.qsize()
-    return 0
+    return int(q() if callable(q) else q or 0)
 
 
 _worker: WorkerMetrics | None = None
