@@ -138,12 +138,13 @@ def test_idle_keep_alive_connections_do_not_hold_up_the_stop():
 
 
 @pytest.mark.load
-def test_sigterm_under_wrk_load_fails_no_request():
+@pytest.mark.parametrize("headers", [[], ["-H", "Connection: close"]], ids=["keep-alive", "close"])
+def test_sigterm_under_wrk_load_fails_no_request(headers):
     wrk = require_tool("wrk")
     port = free_port()
     with serve(port) as srv:
         two_workers(srv)
-        run = subprocess.Popen([wrk, "-t2", "-c16", "-d3s", "--timeout", "5s", f"{srv.url}/slow"],
+        run = subprocess.Popen([wrk, "-t2", "-c16", "-d3s", "--timeout", "5s", *headers, f"{srv.url}/slow"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(2.2)  # 16 connections, each with a 0.3 s request in flight
         srv.signal(signal.SIGTERM)
