@@ -53,6 +53,8 @@ FRESH_CONNECTION_GRACE = 1.0     # s: a drain still answers a just-accepted conn
 SENDFILE_CHUNK = 1 << 20
 READ_CHUNK = 256 * 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)
+LINGER_SECONDS = 2.0             # reading and dropping input after an early response
+LINGER_BYTES = 16 << 20
 
 STATUS_LINES = {
     s.value: b"HTTP/1.1 %d %s\r\n" % (s.value, s.phrase.encode("ascii")) for s in HTTPStatus
@@ -516,6 +518,8 @@ class H1Protocol(asyncio.Protocol):
         self.extensions: dict = {}
         self.held: bytearray | None = None
         self.upgrade_rest: bytes | None = None
+        self.lingering = False
+        self.lingered = 0
 
     # -- deadlines (swept by ServerContext.tick) ----------------------------
     @property
@@ -672,6 +676,10 @@ class H1Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.rejected:
+            if self.lingering:
+                self.lingered += len(data)
+                if self.lingered > LINGER_BYTES:
+                    self.transport.close()
             return
         if self.held is not None:
             self.held += data  # not admitted yet (max_connections)
@@ -864,7 +872,10 @@ class H1Protocol(asyncio.Protocol):
             self.stopped = True
             self.pipeline.clear()
             self.cycle = None
-            self.transport.close()
+            if cycle.body_complete:
+                self.transport.close()
+            else:
+                self.linger_close()  # the client may still be sending the body
             return
         self.cycle = None
         if self.pipeline:
@@ -942,12 +953,34 @@ class H1Protocol(asyncio.Protocol):
         body = b"%d %s\n" % (status, phrase)
         self.transport.write(error_response(status, body, self.ctx.date_headers))
         log.debug("rejected with %d: %s (client %s)", status, detail, self.client)
-        self.transport.close()
+        self.linger_close()
         observer = self.ctx.observer
         if not logged and observer is not None:
             observer.request_done(self._reject_record(status, len(body)))
 
+    def linger_close(self) -> None:
+        """Close after a response while the client may still be sending.
+
+        Closing a socket with unread input makes the kernel send RST, which can
+        destroy the response before the client read it. So: half-close (FIN
+        after the response), read and drop what still arrives for up to
+        LINGER_SECONDS / LINGER_BYTES, then close.
+        """
+        t = self.transport
+        if self.closed or t.is_closing():
+            return
+        if not t.can_write_eof():
+            t.close()  # TLS: close_notify is the clean end
+            return
+        self.lingering = self.rejected = self.stopped = True
+        self.cycle = None
+        self.read_deadline = self.loop.time() + LINGER_SECONDS
+        self.reading_paused = False
+        t.resume_reading()
+        t.write_eof()
+
     def _reject_record(self, status: int, size: int) -> RequestRecord:
+
         """What is known of a request refused before it reached the app."""
         r = RequestRecord()
         r.started = r.responded = r.finished = perf_counter()

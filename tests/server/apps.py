@@ -111,6 +111,10 @@ async def app(scope, receive, send):
         d = float(qs or "0")
         await asyncio.sleep(d)
         await respond(body=f"delay={d}".encode())
+    elif path == "/slow-reject":
+        # the client keeps sending while the server has stopped reading (body buffer full)
+        await asyncio.sleep(0.5)
+        await respond(413, b"too large")
     elif path == "/reject":
         # answers 413 without reading the body
         await respond(413, b"too large")

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from tests.server import rawhttp
 from tests.server.conftest import run_server
 from tests.server.rawhttp import Conn, request
 
@@ -240,3 +241,47 @@ def test_keep_alive_zero_closes_after_each_response():
             r = c.read_response()
             assert r.body == b"ok /once" and r.header("connection") == "close"
             assert c.closed_by_peer()
+
+
+@pytest.fixture(scope="module")
+def unlimited():
+    with run_server("--max-body-size", "0") as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("which,path", [("limited", "/echo"), ("unlimited", "/reject"),
+                                        ("unlimited", "/slow-reject")])
+def test_early_413_ends_with_fin_not_reset(request, which, path):
+    """413 (server ceiling or app) while the client keeps sending: the response is
+    followed by a clean half-close, not a reset that could destroy it."""
+    import threading
+
+    srv = request.getfixturevalue(which)
+    c = Conn(srv.port, timeout=5)
+    c.send(rawhttp.request("POST", path, {"Content-Length": str(50 << 20)}) + b"z" * 2000)
+    stop = threading.Event()
+
+    def pump():
+        try:
+            while not stop.is_set():
+                c.sock.sendall(b"z" * 65536)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=pump)
+    t.start()
+    try:
+        r = c.read_response()
+        assert r.status == 413
+        assert r.header("connection") == "close"
+        c.sock.settimeout(3)
+        end = c.sock.recv(100)  # raises ConnectionResetError on RST
+        assert end == b""
+    finally:
+        stop.set()
+        try:
+            c.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        t.join(5)
+        c.close()
