@@ -163,6 +163,25 @@ def test_sigterm_under_wrk_load_fails_no_request(headers):
         assert (read, timeout) == (0, 0), out
 
 
+@pytest.mark.load
+@pytest.mark.parametrize("headers", [[], ["-H", "Connection: close"]], ids=["keep-alive", "close"])
+def test_sighup_under_wrk_load_refuses_and_fails_nothing(headers):
+    wrk = require_tool("wrk")
+    port = free_port()
+    with serve(port) as srv:
+        before = two_workers(srv)
+        run = subprocess.Popen([wrk, "-t2", "-c16", "-d4s", "--timeout", "5s", *headers, f"{srv.url}/slow"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1.0)
+        srv.signal(signal.SIGHUP)
+        out, _ = run.communicate(timeout=30)
+        assert not (worker_pids(srv.pid) & before), srv.output()  # the reload happened
+        assert srv.stop() == 0
+    done = re.search(r"(\d+) requests in", out)
+    assert done and int(done.group(1)) > 100, out
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+
+
 def test_busy_worker_is_replaced_by_the_critical_point():
     port = free_port()
     with serve(port, "--critical-point-interval", "1", "--critical-point-continuous", "2",
