@@ -134,7 +134,7 @@ class Cycle:
 
     __slots__ = (
         "proto", "scope", "hv", "keep_alive", "expect_continue", "head_only", "no_body",
-        "body", "body_complete", "body_delivered", "received", "waiter", "disconnected",
+        "body", "body_complete", "body_delivered", "received", "waiters", "disconnected",
         "response_started", "response_complete", "chunked", "pending", "status",
         "response_bytes", "response_length", "content_type", "started", "responded",
         "finished", "handoff", "url",
@@ -154,7 +154,7 @@ class Cycle:
         self.body_complete = False
         self.body_delivered = False
         self.received = 0
-        self.waiter: asyncio.Future | None = None
+        self.waiters: list | None = None  # tasks blocked in receive() (there may be several)
         self.disconnected = False
         self.response_started = False
         self.response_complete = False
@@ -205,16 +205,27 @@ class Cycle:
         return {"type": "http.request", "body": body, "more_body": more}
 
     async def _wait(self) -> None:
-        fut = self.waiter = self.proto.loop.create_future()
+        # one future per waiting task: frameworks often have one task reading the
+        # body and another listening for the disconnect at the same time
+        fut = self.proto.loop.create_future()
+        waiters = self.waiters
+        if waiters is None:
+            waiters = self.waiters = []
+        waiters.append(fut)
         try:
             await fut
         finally:
-            self.waiter = None
+            try:
+                waiters.remove(fut)
+            except ValueError:
+                pass
 
     def wake(self) -> None:
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        waiters = self.waiters
+        if waiters:
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     # -- ASGI send ----------------------------------------------------------
     async def send(self, message: dict) -> None:
@@ -840,7 +851,7 @@ class H1Protocol(asyncio.Protocol):
         if ceiling and c.received > ceiling:
             raise _Reject(413, "request body too large")
         c.body += body
-        if c.waiter is not None:
+        if c.waiters:
             c.wake()
         if len(c.body) > BODY_HIGH_WATER:
             self.pause_reading()

@@ -111,6 +111,18 @@ async def app(scope, receive, send):
         d = float(qs or "0")
         await asyncio.sleep(d)
         await respond(body=f"delay={d}".encode())
+    elif path == "/two-listeners":
+        # a body reader and a disconnect listener block in receive() at the same time
+        events = []
+
+        async def listener():
+            events.append((await receive())["type"])
+
+        listen = asyncio.ensure_future(listener())
+        await asyncio.sleep(0)
+        body, _ = await _read_body(receive)
+        await asyncio.wait_for(listen, 2)  # a lost wake-up would hang the listener
+        await respond(body=b"got " + body + b" " + events[0].encode())
     elif path == "/slow-reject":
         # the client keeps sending while the server has stopped reading (body buffer full)
         await asyncio.sleep(0.5)

@@ -332,3 +332,15 @@ def test_send_blocks_while_the_client_does_not_read(server):
         r = c.read_response()
     assert len(r.body) == 64 << 20
     assert int(open(progress).read()) == 64
+
+
+def test_two_tasks_waiting_in_receive_both_wake(server):
+    with Conn(server.port) as c:
+        c.send(request("POST", "/two-listeners", {"Content-Length": "5"}))
+        time.sleep(0.2)
+        c.send(b"hello")
+        r = c.read_response()
+        # both blocked tasks were woken by the body (which one got the bytes is up to them)
+        assert r.status == 200 and r.body.startswith(b"got ") and r.body.endswith(b" http.request")
+        c.send(request("GET", "/next"))
+        assert c.read_response().body == b"ok /next"
