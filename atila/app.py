@@ -111,6 +111,7 @@ class Atila:
         self.context_extensions: dict[str, Callable[[Any], Any]] = {}
         self.r = None  # kept for the older ``app.r`` name; per-request data lives on context.request.g
         self.g: dict[str, Any] = {}
+        self.store: dict[str, Any] = {}  # app storage (documented as thread-safe dict-like: dict ops are atomic)
         self._names: dict[str, list[Route]] = {}
         self._short: dict[str, list[Route]] = {}
         self._by_func: dict[Callable, list[Route]] = {}
@@ -275,6 +276,68 @@ class Atila:
     def umounted(self, func: Callable) -> Callable:
         return self._app_hook("umounted")(func)
 
+    def before_mount(self, func: Callable) -> Callable:
+        """Older app hook: runs first, before any module hook."""
+        return self._app_hook("before_mount")(func)
+
+    def mounted_or_reloaded(self, func: Callable) -> Callable:
+        """Older app hook: runs right after the ``mounted`` functions (and would after a reload)."""
+        return self._app_hook("mounted_or_reloaded")(func)
+
+    def before_reload(self, func: Callable) -> Callable:
+        """Older app hook, kept for compatibility: code reloads restart the worker, so it is never called."""
+        return self._app_hook("before_reload")(func)
+
+    def reloaded(self, func: Callable) -> Callable:
+        """Older app hook, kept for compatibility: code reloads restart the worker, so it is never called."""
+        return self._app_hook("reloaded")(func)
+
+    def run_before(self, *preworks: Callable) -> Callable[[Callable], Callable]:
+        """``@app.run_before(pre1, pre2)`` under ``@app.route``: each ``pre(context)`` runs before the
+        handler; the first that returns something other than None is the response."""
+        def decorator(func: Callable) -> Callable:
+            if inspect.iscoroutinefunction(func):  # then the preworks may be async too
+                @functools.wraps(func)
+                async def awrapper(context, *args, **kwargs):
+                    for pre in preworks:
+                        r = await _maybe(pre(context))
+                        if r is not None:
+                            return r
+                    return await _maybe(func(context, *args, **kwargs))
+                return awrapper
+
+            @functools.wraps(func)
+            def wrapper(context, *args, **kwargs):
+                for pre in preworks:
+                    r = pre(context)
+                    if r is not None:
+                        return r
+                return func(context, *args, **kwargs)
+            return wrapper
+        return decorator
+
+    def run_after(self, *postworks: Callable) -> Callable[[Callable], Callable]:
+        """``@app.run_after(post1)`` under ``@app.route``: each ``post(context)`` runs after the handler
+        returned (not when it raised); what they return is ignored."""
+        def decorator(func: Callable) -> Callable:
+            if inspect.iscoroutinefunction(func):
+                @functools.wraps(func)
+                async def awrapper(context, *args, **kwargs):
+                    r = await _maybe(func(context, *args, **kwargs))
+                    for post in postworks:
+                        await _maybe(post(context))
+                    return r
+                return awrapper
+
+            @functools.wraps(func)
+            def wrapper(context, *args, **kwargs):
+                r = func(context, *args, **kwargs)
+                for post in postworks:
+                    post(context)
+                return r
+            return wrapper
+        return decorator
+
     def _reset_plans(self) -> None:
         for r in self.router.routes:
             r.plan = None
@@ -336,6 +399,10 @@ class Atila:
         ctx = AppContext(self)
         if not self._mount_started:
             self._mount_started = True
+            for fn in self._app_hooks.get("before_mount", ()):
+                r = fn(ctx)
+                if inspect.isawaitable(r):
+                    yield r
             root = self._root_mount
             root.module = self._app_module()
             root.options = {"point": self._mount_point or "/"}
@@ -353,10 +420,11 @@ class Atila:
                 yield from self._call_module_hook(ctx, m, "__mounted__")
                 self._collect_request_hooks(m)
         if not self._deferred:  # otherwise the async pass (lifespan start-up) finishes the sequence
-            for fn in self._app_hooks.get("mounted", ()):
-                r = fn(ctx)
-                if inspect.isawaitable(r):
-                    yield r
+            for name in ("mounted", "mounted_or_reloaded"):
+                for fn in self._app_hooks.get(name, ()):
+                    r = fn(ctx)
+                    if inspect.isawaitable(r):
+                        yield r
         self._reset_plans()
 
     def _call_module_hook(self, ctx, mount: Mount, name: str):
@@ -916,6 +984,8 @@ class Atila:
 
     async def _error_response(self, ctx: Context, exc: BaseException) -> Response:
         request = ctx.request
+        if isinstance(exc, AssertionError) and exc.args and isinstance(exc.args[0], HttpError):
+            exc = exc.args[0]  # documented: ``assert cond, was.Error("400 Not My Fault", "...")``
         if isinstance(exc, NotModified):
             resp = Response(304, "Not Modified", request)
             resp.headers.extend(exc.headers)
@@ -934,6 +1004,9 @@ class Atila:
                          exc_info=(type(exc), exc, exc.__traceback__))
         if self.debug and exc.__traceback__ is not None:
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        forced = getattr(exc, "exc_info", None)
+        if forced is not None and forced[0] is not None:
+            tb = traceback.format_exception(*forced)
         error: dict[str, Any] = {"code": status, "message": reason, "detail": detail}
         if isinstance(exc, HttpError) and exc.errno is not None:
             error["errno"] = exc.errno
@@ -1081,7 +1154,7 @@ class Atila:
         if head_only or fb.count == 0:
             await send({"type": "http.response.body", "body": b""})
             return
-        if ext is not None and "http.response.pathsend" in ext and fb.offset == 0:
+        if ext is not None and "http.response.pathsend" in ext and fb.whole:
             await send({"type": "http.response.pathsend", "path": fb.path})
             return
         with open(fb.path, "rb") as f:

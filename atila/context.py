@@ -121,7 +121,39 @@ class Context:
 
     basepath = baseurl
 
+    # -- static / media URLs (config.STATIC_URL / MEDIA_URL end with "/") --------------
+    def static(self, path: str) -> str:
+        """``context.static('assets/style.css')`` -> ``/static/assets/style.css``."""
+        return _join_url(self.app.config.get("STATIC_URL") or "/static/", path)
+
+    def media(self, path: str) -> str:
+        """``context.media('movie.mov')`` -> ``/media/movie.mov``."""
+        return _join_url(self.app.config.get("MEDIA_URL") or "/media/", path)
+
+    # -- older response helpers ------------------------------------------------------
+    def jstream(self, obj: Any, key: str | None = None) -> Response:
+        """JSON response of ``obj`` (or ``{key: obj}``)."""
+        r = self.response
+        r.json = {key: obj} if key else obj
+        r.body = None
+        return r
+
+    def Queue(self, produce: Any) -> Any:
+        """Threaded data streaming: ``produce(queue)`` runs in its own thread and ``queue.put()`` s chunks;
+        ``queue.put(None)`` ends the response. Returns the body generator for the handler to return."""
+        return _queue_stream(produce)
+
     # -- misc --------------------------------------------------------------------
+    @property
+    def env(self) -> dict:
+        """``was.env``: the same as ``context.request.env``."""
+        return self.request.env
+
+    @property
+    def g(self) -> Any:
+        """``was.g``: the per-request namespace (``context.request.g``)."""
+        return self.request.g
+
     @property
     def mount_options(self) -> dict:
         routed = self.request.routed
@@ -137,3 +169,35 @@ def _add_hint(request, uri: str) -> None:
     if any(c in uri for c in "\r\n\0<>"):
         raise ValueError(f"bad uri for an early hint: {uri!r}")
     request.g.__dict__.setdefault("_early_hints", []).append(uri)
+
+
+def _join_url(base: str, path: str) -> str:
+    if not base.endswith("/"):
+        base += "/"
+    return base + path.lstrip("/")
+
+
+def _queue_stream(produce: Any):
+    import contextlib
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=256)  # bounded: a fast producer waits for the client
+
+    def run() -> None:
+        try:
+            produce(q)
+        finally:
+            with contextlib.suppress(queue.Full):  # the end marker, in case produce() did not put it
+                q.put(None, timeout=60)
+
+    threading.Thread(target=run, name="atila-queue", daemon=True).start()
+
+    def stream():
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            yield item
+
+    return stream()

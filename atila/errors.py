@@ -51,6 +51,8 @@ class HttpError(Exception):
         self.headers = list(headers or [])
         super().__init__(f"{self.status} {self.reason}" + (f": {detail}" if detail else ""))
 
+    exc_info: Any = None  # set by ``response(status, exc_info=...)``: send this traceback even without debug
+
 
 # The older name (``was.Error``) is the same class.
 Error = HttpError

@@ -120,8 +120,13 @@ class Request:
 
     @property
     def env(self) -> dict:
-        """The ASGI scope (the original exposed the WSGI environ here)."""
-        return self.scope
+        """A WSGI-style environ (``"HTTP_USER_AGENT" in request.env``, ``env.get("CONTENT_TYPE")``), as the
+        docs describe; the ASGI scope is ``env["asgi.scope"]``. Built on first use and kept in the scope, so
+        requests that never read it pay nothing."""
+        env = self.scope.get("atila.environ")
+        if env is None:
+            env = self.scope["atila.environ"] = _environ(self.scope)
+        return env
 
     @property
     def query_string(self) -> str:
@@ -376,3 +381,41 @@ def _in_networks(addr: str, networks) -> bool:
     except ValueError:
         return False
     return any(ip in n for n in networks)
+
+
+def _environ(scope: dict) -> dict:
+    """PEP 3333 names for an ASGI http scope (request.env)."""
+    server = scope.get("server") or ("", 0)
+    client = scope.get("client") or ("", 0)
+    root = scope.get("root_path", "")
+    path = scope.get("path", "")
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": root,
+        "PATH_INFO": path[len(root):] if root and path.startswith(root) else path,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "SERVER_NAME": str(server[0] or ""),
+        "SERVER_PORT": str(server[1] or ""),
+        "REMOTE_ADDR": str(client[0] or ""),
+        "REMOTE_PORT": str(client[1] or ""),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "asgi.scope": scope,
+    }
+    raw = scope.get("raw_path")
+    env["REQUEST_URI"] = (raw.decode("latin-1") if raw else path) + (
+        "?" + env["QUERY_STRING"] if env["QUERY_STRING"] else "")
+    for k, v in scope.get("headers", ()):
+        name = k.decode("latin-1").upper().replace("-", "_")
+        value = v.decode("latin-1")
+        if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
+            env[name] = value
+            continue
+        key = "HTTP_" + name
+        if key in env:
+            value = env[key] + ("; " if name == "COOKIE" else ",") + value
+        env[key] = value
+    for key in ("gtxnid", "ltxnid"):
+        if key in scope:
+            env["skitai." + key] = scope[key]
+    return env

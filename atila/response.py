@@ -12,7 +12,9 @@ import email.utils
 import hashlib
 import mimetypes
 import os
+import sys
 import time
+import traceback
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -24,12 +26,13 @@ _NEVER = 100 * 365 * 24 * 3600
 class FileBody:
     """A local file (or a byte range of it) to send."""
 
-    __slots__ = ("path", "offset", "count")
+    __slots__ = ("path", "offset", "count", "whole")
 
-    def __init__(self, path: str, offset: int, count: int) -> None:
+    def __init__(self, path: str, offset: int, count: int, whole: bool = True) -> None:
         self.path = path
         self.offset = offset
         self.count = count
+        self.whole = whole  # the whole file: may go out by pathsend (which knows no range)
 
 
 class Response:
@@ -59,7 +62,10 @@ class Response:
             self.set_headers(headers)
         self.body = body
         if self.status >= 400 and body is None:
-            raise HttpError(f"{self.status} {self.reason}", headers=self._extra_headers())
+            err = HttpError(f"{self.status} {self.reason}", headers=self._extra_headers())
+            if exc_info is not None:
+                err.exc_info = exc_info  # documented: the traceback goes out even when debug is off
+            raise err
         return self
 
     def _extra_headers(self) -> list[tuple[str, str]]:
@@ -185,6 +191,40 @@ class Response:
     def with_explain(self, status: str | int, detail: Any = None) -> HttpError:
         return HttpError(status, detail)
 
+    def fault(self, msg: str = "", code: int = 20000, debug: Any = None, more_info: Any = None,
+              exc_info: Any = None) -> Response:
+        """Older JSON error body ``{"message", "code", "debug", "more_info"}`` with the current status."""
+        data: dict[str, Any] = {"message": msg, "code": code, "debug": debug, "more_info": more_info}
+        if exc_info:
+            data["traceback"] = exc_info if isinstance(exc_info, list) else _tb_lines(exc_info)
+        self.json = data
+        self.body = None
+        return self
+
+    def traceback(self, msg: str = "", code: int = 10001, debug: str = "see traceback",
+                  more_info: Any = None) -> Response:
+        """JSON body describing the exception being handled (``except: return was.response.traceback()``);
+        the status stays 200 as documented unless the handler set another."""
+        info = sys.exc_info()
+        data: dict[str, Any] = {"code": code, "message": msg or (str(info[1]) if info[1] else ""),
+                                "debug": debug, "traceback": _tb_lines(info)}
+        if more_info is not None:
+            data["more_info"] = more_info
+        self.json = data
+        self.body = None
+        return self
+
+
+def _tb_lines(exc_info: Any) -> list[str]:
+    """``["name 'aa' is not defined", "in file app.py at line 276, function search", ...]`` (seed format)."""
+    etype, value, tb = exc_info
+    if etype is None:
+        return []
+    out = [str(value) or etype.__name__]
+    for fs in reversed(traceback.extract_tb(tb)):
+        out.append(f"in file {fs.filename} at line {fs.lineno}, function {fs.name}")
+    return out
+
 
 # ---------------------------------------------------------------------------
 # helpers a handler returns (exposed on the context)
@@ -272,7 +312,7 @@ def make_static(response: Response, path: str, mimetype: str | None = None, max_
             raise HttpError("416 Range Not Satisfiable", headers=[("Content-Range", f"bytes */{size}")])
         response.set_status(206)
         response.set_header("Content-Range", f"bytes {start}-{end}/{size}")
-        response.body = FileBody(path, start, end - start + 1)
+        response.body = FileBody(path, start, end - start + 1, whole=False)
         return response
     response.body = FileBody(path, 0, size)
     return response

@@ -1,0 +1,6 @@
+import files_app
+
+import skitai
+
+skitai.mount ("/", files_app)
+skitai.run ()

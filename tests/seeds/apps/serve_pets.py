@@ -1,0 +1,6 @@
+import pets
+
+import skitai
+
+skitai.mount ("/", pets)
+skitai.run (port = 5000)

@@ -1,0 +1,19 @@
+"""E4 "Pets" of the Atila docs, with the newest test client (skitai.test_client on a launch script)."""
+
+from .conftest import launch
+
+
+def test_pets_over_test_client():
+    with launch("serve_pets.py") as cli:
+        resp = cli.get("/")
+        assert resp.status_code == 200
+        assert "something" in resp.text
+        resp = cli.get("/apis/pets/45")
+        assert resp.status_code == 200
+        assert resp.json() == {"id": 45, "kind": "dog", "name": "Monk"}
+        assert cli.get("/apis/pets/100").json()["id"] == 100
+        assert cli.get("/apis/pets/abc").status_code == 404
+        assert cli.get("/apis/pets/me").json()["id"] == "me"
+        cli.set_default_header("Accept", "application/json")
+        other = cli.clone()
+        assert other.get("/apis/pets/7").json()["id"] == 7
