@@ -156,8 +156,8 @@ class Context:
 
     @property
     def mount_options(self) -> dict:
-        routed = self.request.routed
-        return dict(routed.mount.options) if routed is not None and routed.mount else {}
+        route = self.request.routable
+        return dict(route.mount.options) if route is not None and route.mount else {}
 
     @property
     def numthreads(self) -> int:

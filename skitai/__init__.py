@@ -215,10 +215,31 @@ def run(**kw: Any):
 
 
 def test_client(script_or_package: str, port: int | None = None, silent: bool = True, **kw: Any):
-    """Start the app in a real server subprocess; a context manager giving a requests-like client."""
+    """Start the app in a real server subprocess; a context manager giving a requests-like client.
+
+    A relative script path that does not exist from the working directory is
+    tried relative to the calling test file (the docs write
+    ``launch('../examples/dumbseek/skitaid.py')`` from a tests directory). A
+    script runs with its own directory first on ``sys.path`` and the working
+    directory is not added: a tests directory holding a package named like
+    the app's dependencies (``tests/atila``) must not shadow them.
+    """
     from .testing import test_client as _test_client
 
-    return _test_client(script_or_package, port=port, silent=silent, **kw)
+    target = script_or_package
+    if isinstance(target, str) and target.endswith(".py"):
+        if not os.path.isabs(target) and not os.path.isfile(os.path.join(kw.get("cwd") or os.getcwd(), target)):
+            caller = sys._getframe(1).f_globals.get("__file__")
+            if caller:
+                candidate = os.path.join(os.path.dirname(os.path.abspath(caller)), target)
+                if os.path.isfile(candidate):
+                    target = os.path.normpath(candidate)
+        if os.path.isfile(os.path.join(kw.get("cwd") or os.getcwd(), target)):
+            target = os.path.abspath(os.path.join(kw.get("cwd") or os.getcwd(), target))
+            env = dict(kw.get("env") or {})
+            env.setdefault("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+            kw["env"] = env
+    return _test_client(target, port=port, silent=silent, **kw)
 
 
 test_client.__test__ = False  # keep pytest from collecting it when imported into a test module
