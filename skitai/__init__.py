@@ -76,15 +76,17 @@ def mount_table():
 
 
 def mount(point: str, obj: Any, app_name: str = "app", pref: Any = None,
-          host: str | None = None, path: str | None = None, **options: Any) -> None:
+          host: str | None = None, path: str | None = None, **options: Any):
     """Mount an app, app file, module, package or static directory at ``point``.
 
     ``options``: ``max_age`` (static dirs), ``interface`` ("wsgi"/"asgi"), ``name``
-    (see skitai.mounts.table.MountTable.add).
+    (see skitai.mounts.table.MountTable.add). Returns ``run`` so that the oldest
+    documented form ``skitai.mount('/', app)(port=5000)`` starts the server.
     """
     if path is not None and not os.path.isabs(path):
         path = os.path.join(getswd(), path)
     mount_table().add(point, obj, app_name=app_name, pref=pref, host=host, path=path, **options)
+    return run
 
 
 def set_max_age(path: str, max_age: int) -> None:
@@ -203,6 +205,8 @@ def run(**kw: Any):
     global _swd
     from .cli import run_script
 
+    if "ip" in kw:  # older docs: skitai.run(ip='0.0.0.0', port=5000)
+        kw.setdefault("address", kw.pop("ip"))
     legacy = kw.pop("mount", None)
     if legacy:
         for point, obj in dict(legacy).items():

@@ -1,0 +1,3 @@
+def app (env, start_response):
+    start_response ("200 OK", [("Content-Type", "text/plain")])
+    return [b"v3"]
