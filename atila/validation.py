@@ -275,6 +275,11 @@ class Spec:
                                     f"parameter {label} must match {ref.pattern}"))
                 return
             types = ref if isinstance(ref, (list, tuple)) else [ref]
+            if len(types) == 1 and types[0] in _PYTYPE and len(path) == 1 and types[0] is not str:
+                # ``offset = int`` converts like ``ints = ["offset"]`` (the handler gets an int)
+                rule = {int: "ints", float: "floats", bool: "booleans", list: "lists", dict: "dicts"}[types[0]]
+                self.conversions.append((key, rule, _PYTYPE[types[0]]))
+                return
             if all(isinstance(t, type) for t in types):
                 self.checks.append((label, path, "type", self._typecheck(label, types),
                                     f"parameter {label} must be {' or '.join(t.__name__ for t in types)}"))

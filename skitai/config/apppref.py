@@ -72,6 +72,24 @@ class AppPref:
             if name in BY_NAME:
                 self._engine_code[name] = value
 
+    # [001] shortcuts: set the app's STATIC_/MEDIA_ config and mount the directory at the URL
+    def set_static(self, url: str, root: str) -> None:
+        """``pref.set_static('/static', 'myapp/static')``: ``config.STATIC_URL/STATIC_ROOT`` + a static mount."""
+        self._set_dir("STATIC", url, root)
+
+    def set_media(self, url: str, root: str) -> None:
+        """``pref.set_media('/media', '/var/www-root/media')``: ``config.MEDIA_URL/MEDIA_ROOT`` + a static mount."""
+        self._set_dir("MEDIA", url, root)
+
+    def _set_dir(self, kind: str, url: str, root: str) -> None:
+        import skitai
+
+        root = skitai.abspath(root)
+        point = "/" + url.strip("/")
+        self.config[f"{kind}_URL"] = point.rstrip("/") + "/"
+        self.config[f"{kind}_ROOT"] = root
+        skitai.mount(point, root)
+
     def is_set(self, name: str) -> bool:
         return name in self.as_dict()
 
