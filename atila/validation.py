@@ -8,6 +8,7 @@ Failure raises a 400 whose JSON body names the field and the rule.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -40,6 +41,15 @@ class ValidationError(HttpError):
 
 def _fail(field: str, rule: str, message: str):
     raise ValidationError(field, rule, message)
+
+
+def _as_type(convert: Callable, name: str, v: Any) -> Any:
+    """A per-parameter type (``offset = int``): converts like ``ints``, fails with rule "type"."""
+    try:
+        return convert(name, v)
+    except ValidationError as e:
+        e.rule = "type"
+        raise
 
 
 def _to_int(name, v):
@@ -277,8 +287,7 @@ class Spec:
             types = ref if isinstance(ref, (list, tuple)) else [ref]
             if len(types) == 1 and types[0] in _PYTYPE and len(path) == 1 and types[0] is not str:
                 # ``offset = int`` converts like ``ints = ["offset"]`` (the handler gets an int)
-                rule = {int: "ints", float: "floats", bool: "booleans", list: "lists", dict: "dicts"}[types[0]]
-                self.conversions.append((key, rule, _PYTYPE[types[0]]))
+                self.conversions.append((key, "type", functools.partial(_as_type, _PYTYPE[types[0]])))
                 return
             if all(isinstance(t, type) for t in types):
                 self.checks.append((label, path, "type", self._typecheck(label, types),
