@@ -487,6 +487,11 @@ class Atila:
         if module is not None:
             self._module = module
         self._mount_point = point or "/"  # pref overrides were applied by the loader already
+        engine = sys.modules.get("skitai")
+        prefs = getattr(engine, "_prefs", None)
+        pref_sets_debug = pref is not None and hasattr(pref, "is_set") and pref.is_set("debug")
+        if prefs is not None and getattr(prefs, "debug", False) and not pref_sets_debug:
+            self.debug = True  # ``--devel`` (engine debug): tracebacks in error responses unless pref says no
         if not self._mount_started:
             self._drive_sync()
 
