@@ -46,7 +46,7 @@ async def app(scope, receive, send):
                     f.write(bytes(range(256)) * 32768)  # 8 MiB: more than the socket buffers
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
-                for p in (FILE_PATH, FILE_PATH + ".big"):
+                for p in (FILE_PATH, FILE_PATH + ".big", FILE_PATH + ".progress", FILE_PATH + ".disconnect"):
                     try:
                         os.unlink(p)
                     except OSError:
