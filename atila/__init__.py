@@ -28,4 +28,5 @@ def load(module: ModuleType | str, pref=None, point: str = "/") -> Atila:
         app.apply_pref(pref)
     app._module = module
     app._mount_point = point
+    app.register()
     return app

@@ -74,6 +74,10 @@ def _norm_point(point: str) -> str:
     return point.rstrip("/")
 
 
+# Atila apps mounted in this process by module name (``context.apps``); filled at mount time.
+APPS: dict[str, Atila] = {}
+
+
 class Atila:
     """An Atila app: ``app = Atila(__name__)``, or returned by a package's ``__app__()``.
 
@@ -487,6 +491,7 @@ class Atila:
         if module is not None:
             self._module = module
         self._mount_point = point or "/"  # pref overrides were applied by the loader already
+        self.register()
         engine = sys.modules.get("skitai")
         prefs = getattr(engine, "_prefs", None)
         pref_sets_debug = pref is not None and hasattr(pref, "is_set") and pref.is_set("debug")
@@ -535,6 +540,12 @@ class Atila:
 
     # ------------------------------------------------------------------
     # URL building
+    def register(self) -> None:
+        """Make this app known to the other apps of the process by its module name (``search`` for
+        search.py): ``context.apps["search"]`` and ``urlfor("search:query", ...)`` (same host only)."""
+        APPS[self.import_name] = self
+        APPS[self.import_name.rsplit(".", 1)[-1]] = self
+
     def _find_routes(self, target: Any) -> list[Route]:
         if callable(target) and not isinstance(target, str):
             routes = self._by_func.get(target)
@@ -551,7 +562,14 @@ class Atila:
         return routes
 
     def build_url(self, target: Any, *args: Any, _root: str | None = None, **kwargs: Any) -> str:
-        """``urlfor``: path parameters from args/kwargs, other function parameters spill into the query."""
+        """``urlfor``: path parameters from args/kwargs, other function parameters spill into the query.
+        ``"app:route"`` builds the URL of a route of another app mounted in the same process."""
+        if isinstance(target, str) and ":" in target:
+            app_name, _, target = target.partition(":")
+            other = APPS.get(app_name)
+            if other is None:
+                raise LookupError(f"no app named {app_name!r} is mounted (known: {sorted(APPS)})")
+            return other.build_url(target, *args, **kwargs)
         routes = self._find_routes(target)
         root = self._mount_point.rstrip("/") if _root is None else _root
         last_err: Exception | None = None

@@ -145,6 +145,12 @@ class Context:
 
     # -- misc --------------------------------------------------------------------
     @property
+    def apps(self) -> dict:
+        """Other Atila apps mounted in this process by module name (``was.apps["search"].build_url(...)``)."""
+        from .app import APPS
+        return APPS
+
+    @property
     def env(self) -> dict:
         """``was.env``: the same as ``context.request.env``."""
         return self.request.env

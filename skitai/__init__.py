@@ -230,6 +230,7 @@ def test_client(script_or_package: str, port: int | None = None, silent: bool = 
     """
     from .testing import test_client as _test_client
 
+    kw.pop("dry", None)  # [001] signature ``test_client(script, port, ssl, silent, dry)``; nothing to do
     target = script_or_package
     if isinstance(target, str) and target.endswith(".py"):
         if not os.path.isabs(target) and not os.path.isfile(os.path.join(kw.get("cwd") or os.getcwd(), target)):

@@ -71,3 +71,10 @@ def test_url_building(cli):
 def test_urlpatch_and_basepath(cli):
     assert cli.get("/math/navigate?limit=100&pageno=2").text == "/math/navigate?limit=100&pageno=3"
     assert cli.get("/math/user/3").text == "/math/user/"
+
+
+def test_cross_app_urlfor():
+    """Section 13: ``was.urlfor ('search:query', "Your Name")`` -> '/search/query?q=Your%20Name'."""
+    with launch("serve_multi.py") as c:
+        assert c.get("/").json() == {"a": "/search/query?q=Your%20Name", "b": "/search/query?q=Your%20Name"}
+        assert c.get("/search/query?q=Your%20Name").json() == {"q": "Your Name"}

@@ -1,0 +1,5 @@
+import skitai
+
+skitai.mount ("/", "main.py")
+skitai.mount ("/search", "search.py")
+skitai.run ()
