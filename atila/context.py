@@ -69,8 +69,15 @@ class Context:
 
     def Fault(self, status: str | int = "200 OK", message: str | None = None, code: int | None = None,
               debug: Any = None, more_info: Any = None, **kwargs: Any) -> Response:
-        """API body for 2xx, error body otherwise (older helper)."""
+        """API body for 2xx, error body otherwise (older helper).
+
+        The oldest form ``Fault(msg, code=20000, debug=None, more_info=None, exc_info=None)`` (a first
+        argument that is not a status, as in the "Response All Errors As JSON" How-To) keeps the current
+        status and answers ``{"message", "code", "debug", "more_info"}``."""
         r = self.response
+        if not (isinstance(status, int) or _resp.looks_like_status(status)):
+            exc_info = kwargs.pop("exc_info", None)
+            return r.fault(str(status), message if message is not None else 20000, code, debug, exc_info)
         r.set_status(status)
         if r.status < 300:
             return _resp.make_api(r, **kwargs)

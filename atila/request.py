@@ -105,6 +105,26 @@ class Request:
             g = self._g = SimpleNamespace()
         return g
 
+    @property
+    def user(self) -> Any:
+        """The authenticated user, set by an authentication hook (None until then)."""
+        g = self._g
+        return getattr(g, "user", None) if g is not None else None
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        self.g.user = value
+
+    @property
+    def JWT(self) -> dict:
+        """Claims of the ``Authorization: Bearer`` JWT signed with ``app.securekey`` (HS256); on any
+        failure a dict with an ``"err"`` key, as documented. Decoded once per request."""
+        g = self.g
+        claims = getattr(g, "_jwt", None)
+        if claims is None:
+            claims = g._jwt = _decode_jwt(self.headers.get("authorization"), getattr(self.app, "securekey", None))
+        return claims
+
     # -- basic members ---------------------------------------------------
     @property
     def command(self) -> str:
@@ -419,3 +439,21 @@ def _environ(scope: dict) -> dict:
         if key in scope:
             env["skitai." + key] = scope[key]
     return env
+
+
+def _decode_jwt(authorization: str | None, key: str | None) -> dict:
+    if not authorization or not authorization[:7].lower() == "bearer ":
+        return {"err": "no bearer token"}
+    if not key:
+        return {"err": "app.securekey is not set"}
+    try:
+        import jwt
+    except ImportError:  # pragma: no cover - PyJWT is a dependency
+        return {"err": "PyJWT is not installed"}
+    try:
+        claims = jwt.decode(authorization[7:].strip(), key, algorithms=["HS256"])
+    except jwt.ExpiredSignatureError:
+        return {"err": "token expired"}
+    except jwt.InvalidTokenError as e:
+        return {"err": f"invalid token: {e}"}
+    return claims if isinstance(claims, dict) else {"err": "invalid token"}

@@ -166,3 +166,24 @@ def test_module_request_hooks():
         calls.clear()
         assert c.get("/err").status_code == 500
         assert calls == ["request", "error", "teardown"]
+
+
+def test_all_errors_as_json_howto_verbatim():
+    """The How-To code as written ([000] Fault signature: message first), section 30."""
+    app = Atila(__name__)
+
+    @app.default_error_handler
+    def default_error_handler(was, error):
+        code = error["errno"] or str(error["code"]) + '00'
+        return was.Fault(error["message"].lower(), code, None, error["detail"], exc_info=error["traceback"])
+
+    @app.route("/")
+    def index(was):
+        return "Hello, World"
+
+    with AsgiClient(app) as c:
+        r = c.get("/nonexistent")
+        assert r.status_code == 404
+        body = r.json()
+        assert body["message"] == "not found" and body["code"] == "40400"
+        assert c.get("/").text == "Hello, World"

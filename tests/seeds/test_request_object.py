@@ -82,3 +82,31 @@ def test_form_wins_over_query_and_duplicates_are_lists():
     with AsgiClient(app) as c:
         assert c.post("/p?name=url", data={"name": "form"}).json()["name"] == "form"
         assert c.get("/p?tag=a&tag=b").json()["tag"] == ["a", "b"]
+
+
+def test_user_and_jwt():
+    import time
+
+    import jwt
+
+    app = Atila(__name__)
+    app.securekey = "a-secret-key-of-at-least-32-bytes!!"
+
+    @app.before_request
+    def auth(was):
+        if "err" not in was.request.JWT:
+            was.request.user = was.request.JWT["uid"]
+
+    @app.route("/me")
+    def me(was):
+        return {"user": was.request.user, "jwt": was.request.JWT}
+
+    token = jwt.encode({"uid": 7, "exp": int(time.time()) + 3600}, app.securekey, algorithm="HS256")
+    expired = jwt.encode({"uid": 7, "exp": int(time.time()) - 10}, app.securekey, algorithm="HS256")
+    with AsgiClient(app) as c:
+        d = c.get("/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert d["user"] == 7 and d["jwt"]["uid"] == 7
+        d = c.get("/me").json()
+        assert d["user"] is None and "err" in d["jwt"]
+        assert "err" in c.get("/me", headers={"Authorization": f"Bearer {expired}"}).json()["jwt"]
+        assert "err" in c.get("/me", headers={"Authorization": "Bearer garbage"}).json()["jwt"]
