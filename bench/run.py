@@ -154,10 +154,10 @@ def main(argv=None) -> int:
     started = time.monotonic()
     settings = Settings()
     if args.quick:
-        settings.duration, settings.rounds, settings.ws_round_trips, settings.ws_idle_connections = 2, 1, 20000, 200
+        settings.duration, settings.rounds, settings.ws_round_trips, settings.ws_idle_connections = 2, 1, 40000, 200
     if args.duration:
         settings.duration = args.duration
-        settings.ws_round_trips = max(1000, int(25000 * args.duration))
+        settings.ws_round_trips = max(1000, int(50000 * args.duration))
     if args.rounds:
         settings.rounds = args.rounds
     if args.warmup is not None:

@@ -31,7 +31,7 @@ class Settings:
     duration: float = 4.0
     rounds: int = 3
     warmup: float = 1.0
-    ws_round_trips: int = 100000
+    ws_round_trips: int = 200000
     ws_idle_connections: int = 500
     load_cpu: str | None = None  # CPU list for the load generator (taskset), None = no pinning
 
