@@ -1279,7 +1279,8 @@ def _arg_error(kind: str, names: list[str]) -> HttpError:
         err = HttpError("400 Bad Request", f"missing required argument: {', '.join(names)}")
         err.args_info = {"missing": names}  # type: ignore[attr-defined]
     else:
-        err = HttpError("400 Bad Request", f"undeclared argument: {', '.join(names)}")
+        # both seed generations: "If URL query string contains other parameters, Skitai will raise 508 Error"
+        err = HttpError("508 Undeclared Argument", f"undeclared argument: {', '.join(names)}")
         err.args_info = {"undeclared": names}  # type: ignore[attr-defined]
     return err
 
