@@ -17,7 +17,7 @@ from typing import Any
 
 from . import validation
 from .config import Config
-from .context import AppContext, Context
+from .context import AppContext, Context, GlobalNamespace, RequestNamespace
 from .errors import HttpError, NotModified
 from .hooks import call_hook
 from .jsonutil import JSONEncoderFactory
@@ -113,8 +113,8 @@ class Atila:
 
         self.router = Router()
         self.context_extensions: dict[str, Callable[[Any], Any]] = {}
-        self.r = None  # kept for the older ``app.r`` name; per-request data lives on context.request.g
-        self.g: dict[str, Any] = {}
+        self.r = RequestNamespace()  # older ``app.r``: the current request's context.request.g
+        self.g: dict[str, Any] = GlobalNamespace()
         self.store: dict[str, Any] = {}  # app storage (documented as thread-safe dict-like: dict ops are atomic)
         self._names: dict[str, list[Route]] = {}
         self._short: dict[str, list[Route]] = {}
@@ -1001,6 +1001,10 @@ class Atila:
                 resp.headers.append(("Content-Type", "text/html; charset=utf-8"))
         elif hasattr(content, "__iter__"):
             resp.body = iter(content)
+        elif hasattr(content, "more"):  # a seed-era producer: more() until it returns b""
+            resp.body = _producer_chunks(content)
+            if resp.get_header("content-type") is None:
+                resp.headers.append(("Content-Type", "text/html; charset=utf-8"))
         else:
             raise TypeError(f"a handler returned {type(content).__name__}, which is not a response")
         return resp
@@ -1283,6 +1287,20 @@ def _arg_error(kind: str, names: list[str]) -> HttpError:
         err = HttpError("508 Undeclared Argument", f"undeclared argument: {', '.join(names)}")
         err.args_info = {"undeclared": names}  # type: ignore[attr-defined]
     return err
+
+
+def _producer_chunks(producer: Any):
+    """Chunks of an object with ``more()`` (empty = done); ``close()`` is called when there is one."""
+    try:
+        while True:
+            data = producer.more()
+            if not data:
+                return
+            yield data
+    finally:
+        close = getattr(producer, "close", None)
+        if close is not None:
+            close()
 
 
 async def _maybe(r: Any) -> Any:

@@ -8,6 +8,7 @@ and setting ``Atila.context_class`` -- no change here needed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import response as _resp
@@ -214,3 +215,52 @@ def _queue_stream(produce: Any):
             yield item
 
     return stream()
+
+
+class RequestNamespace:
+    """``app.r`` (older docs: "current request context namespace"): attributes live on the
+    ``context.request.g`` of the request being handled by the calling code. Found by looking up the
+    caller's frames for the context handed to the handler or hook, so requests pay nothing unless
+    they use it."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _g() -> Any:
+        f = sys._getframe(2)
+        while f is not None:
+            code = f.f_code
+            if code.co_argcount:
+                v = f.f_locals.get(code.co_varnames[0])
+                if isinstance(v, Context):
+                    return v.request.g
+            f = f.f_back
+        raise RuntimeError("app.r is only available in code called by a request handler or hook")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._g(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._g(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._g(), name)
+
+
+class GlobalNamespace(dict):
+    """``app.g``: the app-wide namespace; ``app.g.x = 1`` and ``app.g["x"]`` are the same."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None

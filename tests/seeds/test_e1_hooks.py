@@ -187,3 +187,33 @@ def test_all_errors_as_json_howto_verbatim():
         body = r.json()
         assert body["message"] == "not found" and body["code"] == "40400"
         assert c.get("/").text == "Hello, World"
+
+
+def test_app_r_and_app_g():
+    """[001] ``app.r`` (current request namespace) and ``app.g`` (global namespace) in the hook example."""
+    app = Atila(__name__)
+    app.g.hits = 0
+
+    @app.before_request
+    def before_request(was):
+        app.r.calls = ["before"]
+        app.g.hits += 1
+
+    @app.finish_request
+    def finish_request(was):
+        app.r.calls.append("finish")
+
+    @app.route("/")
+    def index(was):
+        app.r.calls.append("handler")
+        return {"calls": list(app.r.calls), "same": app.r.calls is was.request.g.calls}
+
+    @app.route("/async")
+    async def aindex(was):
+        app.r.calls.append("async")
+        return list(app.r.calls)
+
+    with AsgiClient(app) as c:
+        assert c.get("/").json() == {"calls": ["before", "handler"], "same": True}
+        assert c.get("/async").json() == ["before", "async"]
+    assert app.g.hits == 2 and app.g["hits"] == 2

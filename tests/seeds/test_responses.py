@@ -288,3 +288,39 @@ def test_real_server_static_ranges():
         r = cli.get("/big", headers={"Range": "bytes=-5"})
         assert r.status_code == 206 and r.content == big[-5:]
         assert cli.get("/big", headers={"Range": "bytes=999999-"}).status_code == 416
+
+
+def test_other_documented_return_types():
+    """12.1: file-like objects with read(), objects with more(), generators; close() is called."""
+    import io
+
+    app = Atila(__name__)
+    closed = []
+
+    class Producer:
+        def __init__(self):
+            self.chunks = [b"a", b"b", b"c"]
+
+        def more(self):
+            return self.chunks.pop(0) if self.chunks else b""
+
+        def close(self):
+            closed.append("producer")
+
+    class FileLike(io.BytesIO):
+        def close(self):
+            closed.append("file")
+            super().close()
+
+    @app.route("/file-like")
+    def file_like(was):
+        return FileLike(b"file-like body")
+
+    @app.route("/more")
+    def more(was):
+        return Producer()
+
+    with AsgiClient(app) as c:
+        assert c.get("/file-like").text == "file-like body"
+        assert c.get("/more").text == "abc"
+    assert sorted(closed) == ["file", "producer"]
