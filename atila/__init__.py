@@ -10,7 +10,15 @@ from .errors import Error, HttpError
 from .multipart import UploadedFile
 from .response import Response
 
-__all__ = ["Atila", "Context", "Error", "HttpError", "Response", "UploadedFile", "load"]
+__all__ = ["Atila", "Context", "Error", "HttpError", "Response", "UploadedFile", "load",
+           "request_failed", "request_finished", "request_starting", "request_success", "request_tearing_down"]
+
+# [000] names of the request life-cycle events (``@app.on(atila.request_failed)``)
+request_starting = "request:before_start"
+request_success = "request:success"
+request_failed = "request:failed"
+request_tearing_down = "request:teardown"
+request_finished = "request:finished"
 
 
 def load(module: ModuleType | str, pref=None, point: str = "/") -> Atila:

@@ -126,6 +126,7 @@ class Atila:
         self._error_handlers: dict[int, Callable] = {}
         self._default_error_handler: Callable | None = None
         self._app_hooks: dict[str, list[Callable]] = {}
+        self._events: dict[str, list[Callable]] = {}
         self._json = JSONEncoderFactory()
         self._enc_cache: tuple | None = None
         self._executor: ThreadPool | None = None
@@ -251,6 +252,25 @@ class Atila:
         self._teardown.append(func)
         self._reset_plans()
         return func
+
+    # event bus: request life-cycle events ([001] names, [000] atila.request_* constants) and app events
+    def on(self, *events: str) -> Callable[[Callable], Callable]:
+        """``@app.on("request:failed")``: request life-cycle events are listeners on the request hooks
+        (what they return is ignored); any other name is an app event fired by ``app.emit``."""
+        def decorator(func: Callable) -> Callable:
+            for event in events:
+                hook = _REQUEST_EVENTS.get(event)
+                if hook is not None:
+                    getattr(self, hook).append(_listener(func))
+                    self._reset_plans()
+                else:
+                    self._events.setdefault(event, []).append(func)
+            return func
+        return decorator
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> list[Any]:
+        """Call the listeners of an app event in registration order; returns what they returned."""
+        return [fn(*args, **kwargs) for fn in self._events.get(event, ())]
 
     def default_error_handler(self, func: Callable) -> Callable:
         self._default_error_handler = func
@@ -1287,6 +1307,25 @@ def _arg_error(kind: str, names: list[str]) -> HttpError:
         err = HttpError("508 Undeclared Argument", f"undeclared argument: {', '.join(names)}")
         err.args_info = {"undeclared": names}  # type: ignore[attr-defined]
     return err
+
+
+# request life-cycle event -> the hook list its listeners join
+_REQUEST_EVENTS = {
+    "request:before_start": "_before", "request:success": "_finish", "request:failed": "_failed",
+    "request:teardown": "_teardown", "request:finished": "_teardown",
+}
+
+
+def _listener(func: Callable) -> Callable:
+    """A hook that calls an event listener and always returns None (listeners never answer)."""
+    if inspect.iscoroutinefunction(func):
+        async def alisten(*args: Any) -> None:
+            await func(*args)
+        return alisten
+
+    def listen(*args: Any) -> None:
+        func(*args)
+    return listen
 
 
 def _producer_chunks(producer: Any):

@@ -217,3 +217,48 @@ def test_app_r_and_app_g():
         assert c.get("/").json() == {"calls": ["before", "handler"], "same": True}
         assert c.get("/async").json() == ["before", "async"]
     assert app.g.hits == 2 and app.g["hits"] == 2
+
+
+def test_request_life_cycle_events():
+    """Section 6.3: [001] string events and [000] atila.request_* names; app events with emit."""
+    import atila
+
+    app = Atila(__name__)
+    log: list[str] = []
+
+    @app.on("request:before_start")
+    def starting(was):
+        log.append("start")
+        return "ignored"
+
+    @app.on(atila.request_success)
+    def success(was):
+        log.append("success")
+
+    @app.on("request:failed")
+    def failed(was, exc_info):
+        log.append("failed:" + exc_info[0].__name__)
+
+    @app.on(atila.request_tearing_down, "request:finished")
+    def down(was):
+        log.append("down")
+
+    @app.on("custom:event")
+    def custom(x):
+        return x * 2
+
+    @app.route("/")
+    def index(was):
+        return "ok"
+
+    @app.route("/err")
+    def err(was):
+        raise ValueError("x")
+
+    with AsgiClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/").text == "ok"
+        assert log == ["start", "success", "down", "down"]
+        log.clear()
+        assert c.get("/err").status_code == 500
+        assert log == ["start", "failed:ValueError", "down", "down"]
+    assert app.emit("custom:event", 21) == [42]
