@@ -31,6 +31,7 @@ MODE_FLAGS: dict[str, dict[str, Any]] = {
     "--devel": {"debug": True, "use_reloader": True},
     "---production": {"debug": False, "use_reloader": False},
     "-v": {"logpath": ""},
+    "--silent": {},  # [001] "see --devel and --silent options": accepted; the console output is unchanged
 }
 
 

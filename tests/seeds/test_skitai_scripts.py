@@ -181,3 +181,20 @@ def test_daemon_start_status_stop(tmp_path):
     assert stopped.returncode == 0, stopped.stderr
     st = _status(script, env)
     assert st.returncode != 0 and "not running" in (st.stdout + st.stderr).lower(), st
+
+
+def test_run_legacy_mount_threads_zero_and_flags(tmp_path):
+    """``skitai.run (mount = {'/admin': app})``, ``threads = 0``, PATCH, and the flags
+    ``-v``, ``---production``, ``--silent``, ``--devel`` on the script's command line."""
+    script = tmp_path / "legacy.py"
+    script.write_text(
+        "import skitai\n"
+        "def app (env, start_response):\n"
+        "    start_response ('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [(env ['REQUEST_METHOD'] + ' ' + env ['SCRIPT_NAME']).encode ()]\n"
+        "if __name__ == '__main__':\n"
+        "    skitai.run (mount = {'/admin': app}, threads = 0, port = 5000)\n")
+    for flags in ([], ["-v"], ["---production"], ["--silent"], ["--devel"]):
+        with skitai.test_client(str(script), args=["--workers", "1", *flags]) as c:
+            assert c.get("/admin/x").text == "GET /admin", flags
+            assert c.patch("/admin/x", data=b"{}").text == "PATCH /admin", flags
