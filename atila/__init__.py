@@ -28,8 +28,7 @@ def load(module: ModuleType | str, pref=None, point: str = "/") -> Atila:
     The mount hooks run at ASGI lifespan start-up (or on the first request).
     """
     if isinstance(module, str):
-        import importlib
-        module = importlib.import_module(module)
+        module = _import(module)
     factory = getattr(module, "__app__", None)
     app = factory() if factory is not None else module.app
     if pref is not None:
@@ -38,3 +37,21 @@ def load(module: ModuleType | str, pref=None, point: str = "/") -> Atila:
     app._mount_point = point
     app.register()
     return app
+
+
+def _import(name: str) -> ModuleType:
+    """A module name, or a path to a package directory / .py file (``atila.load("./myapp/", pref)``)."""
+    import importlib
+    import os
+    import sys
+
+    path = name.rstrip("/" + os.sep)
+    if os.sep in name or "/" in name or os.path.isdir(path) or path.endswith(".py"):
+        path = os.path.abspath(path)
+        parent, base = os.path.split(path[:-3] if path.endswith(".py") else path)
+        if not (os.path.isdir(os.path.join(parent, base)) or os.path.isfile(os.path.join(parent, base + ".py"))):
+            raise ImportError(f"no package or module at {name!r}")
+        if parent not in sys.path:
+            sys.path.insert(0, parent)
+        return importlib.import_module(base)
+    return importlib.import_module(name)

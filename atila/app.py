@@ -253,6 +253,17 @@ class Atila:
         self._reset_plans()
         return func
 
+    def test_client(self, point: str = "/", approot: str = ".", numthreads: int = 1) -> Any:
+        """The oldest documented harness: an in-process client (``with app.test_client("/", approot=".")
+        as cli: cli.get("/")``, ``cli.api().apis.pets(45).get().data``). Newer tests use
+        ``skitai.test_client(script)``."""
+        from .testclient import AppTestClient
+
+        self.threads = numthreads if self.threads is None else self.threads
+        if point and point != "/":
+            self._mount_point = point.rstrip("/")
+        return AppTestClient(self, root_path=self._mount_point.rstrip("/"))
+
     # event bus: request life-cycle events ([001] names, [000] atila.request_* constants) and app events
     def on(self, *events: str) -> Callable[[Callable], Callable]:
         """``@app.on("request:failed")``: request life-cycle events are listeners on the request hooks

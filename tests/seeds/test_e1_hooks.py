@@ -262,3 +262,18 @@ def test_request_life_cycle_events():
         assert c.get("/err").status_code == 500
         assert log == ["start", "failed:ValueError", "down", "down"]
     assert app.emit("custom:event", 21) == [42]
+
+
+def test_atila_load_by_path(apps_path):
+    """[000] ``atila.load ("./myapp/", pref)``: a package directory path, with a pref."""
+    import os
+
+    import atila
+    import skitai
+
+    pref = skitai.pref()
+    pref.config.prefA = 1
+    app = atila.load(os.path.join(str(apps_path), "myservice") + "/", pref)
+    assert app.config.prefA == 1
+    with AsgiClient(app) as c:
+        assert c.get("/").text == "Hello, World"

@@ -17,3 +17,17 @@ def test_pets_over_test_client():
         cli.set_default_header("Accept", "application/json")
         other = cli.clone()
         assert other.get("/apis/pets/7").json()["id"] == 7
+
+
+def test_pets_with_the_old_app_test_client(apps_path):
+    """[000] ``with app.test_client ("/", approot = ".") as cli`` and the API stub."""
+    import pets
+
+    app = pets.app
+    with app.test_client("/", approot=".") as cli:
+        resp = cli.get("/")
+        assert "something" in resp.text
+        stub = cli.api()
+        resp = stub.apis.pets(45).get()
+        assert resp.data["id"] == 45
+        assert stub.apis.pets(100).get().data == {"id": 100, "kind": "dog", "name": "Monk"}
