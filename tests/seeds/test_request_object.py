@@ -110,3 +110,23 @@ def test_user_and_jwt():
         assert d["user"] is None and "err" in d["jwt"]
         assert "err" in c.get("/me", headers={"Authorization": f"Bearer {expired}"}).json()["jwt"]
         assert "err" in c.get("/me", headers={"Authorization": "Bearer garbage"}).json()["jwt"]
+
+
+def test_make_your_own_rule_binding():
+    """10.2: ``def pets (was, kind, limit, offset = 0, **JSON)`` for
+    ``POST /pets/dog?limit=10`` with JSON ``{"area": "LA"}``; ``**karg`` with ``ARGS.get``."""
+    app = Atila(__name__)
+
+    @app.route("/pets/<kind>", methods=["POST"])
+    def pets(was, kind, limit, offset=0, **JSON):
+        return {"kind": kind, "limit": limit, "offset": offset, "JSON": JSON}
+
+    @app.route("/episode/<int:id>")
+    def episode(was, **karg):
+        return {"id": was.request.ARGS.get("id"), "karg": karg}
+
+    with AsgiClient(app) as c:
+        r = c.post("/pets/dog?limit=10", json={"area": "LA"}).json()
+        assert r == {"kind": "dog", "limit": "10", "offset": 0, "JSON": {"area": "LA"}}
+        r = c.get("/episode/100?topic=Python").json()
+        assert r["id"] == 100 and r["karg"]["topic"] == "Python"

@@ -198,3 +198,12 @@ def test_run_legacy_mount_threads_zero_and_flags(tmp_path):
         with skitai.test_client(str(script), args=["--workers", "1", *flags]) as c:
             assert c.get("/admin/x").text == "GET /admin", flags
             assert c.patch("/admin/x", data=b"{}").text == "PATCH /admin", flags
+
+
+def test_static_and_app_at_one_point_and_file_mount():
+    with skitai.test_client(str(APPS / "samepoint" / "app.py"), args=["--workers", "1"]) as c:
+        assert c.get("/hello.txt").text == "static file\n"
+        assert c.get("/").text == "app index"
+        assert c.get("/api").json() == {"prefA": 1}
+        assert c.get("/self/").text == "self-mounted"
+        assert c.post("/hello.txt").status_code in (404, 405)  # not a static method: goes to the app
