@@ -734,13 +734,29 @@ class Atila:
         return nets
 
     def resolve_path(self, path: str, static: bool = False) -> str:
+        """A file path for ``File`` / ``Static``. ``Static`` also takes a URL (``Static('/robots.txt')``,
+        ``Static('/static/a.css')``): an absolute path that is not a file is looked up under
+        ``STATIC_ROOT`` (without ``STATIC_URL``), and without ``STATIC_ROOT`` the app's ``static/`` directory
+        is tried first. A URL never resolves outside its root."""
         if os.path.isabs(path):
-            return path
+            if not static or os.path.exists(path):
+                return path
+            url = path
+            prefix = self.config.get("STATIC_URL") or "/static/"
+            if url.startswith(prefix):
+                url = url[len(prefix):]
+            path = url.lstrip("/")
+            if ".." in path.replace("\\", "/").split("/"):
+                raise HttpError("404 Not Found", "no such file")
         base = None
         if static and self.config.get("STATIC_ROOT"):
             base = self.config["STATIC_ROOT"]
         if base is None:
             base = self.root or self._root_dir()
+            if static:
+                candidate = os.path.join(base, "static", path)
+                if os.path.isfile(candidate):
+                    return candidate
         return os.path.join(base, path)
 
     def _root_dir(self) -> str:

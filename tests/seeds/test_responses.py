@@ -324,3 +324,35 @@ def test_other_documented_return_types():
         assert c.get("/file-like").text == "file-like body"
         assert c.get("/more").text == "abc"
     assert sorted(closed) == ["file", "producer"]
+
+
+def test_static_by_url(tmp_path):
+    """12.7: ``was.Static ('/robots.real.txt')`` (a URL) and ``was.Static ('assets/style.css')``."""
+    (tmp_path / "static" / "assets").mkdir(parents=True)
+    (tmp_path / "static" / "robots.real.txt").write_text("robots\n")
+    (tmp_path / "static" / "assets" / "style.css").write_text("css\n")
+    (tmp_path / "secret.txt").write_text("secret\n")
+    app = Atila(__name__)
+    app.config.STATIC_ROOT = str(tmp_path / "static")
+
+    @app.route("/robots.txt")
+    def robots(was):
+        return was.Static("/robots.real.txt")
+
+    @app.route("/style")
+    def style(was):
+        return was.Static("assets/style.css")
+
+    @app.route("/by-static-url")
+    def by_url(was):
+        return was.Static("/static/assets/style.css")
+
+    @app.route("/escape")
+    def escape(was):
+        return was.Static("/static/../secret.txt")
+
+    with AsgiClient(app) as c:
+        assert c.get("/robots.txt").text == "robots\n"
+        assert c.get("/style").text == "css\n"
+        assert c.get("/by-static-url").text == "css\n"
+        assert c.get("/escape").status_code == 404
