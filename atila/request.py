@@ -58,6 +58,16 @@ def merge_pairs(pairs) -> dict[str, Any]:
     return out
 
 
+class Params(dict):
+    """``request.ARGS`` / ``request.args``: a dict that also reads as attributes
+    (``was.request.args.limit``, as the URL building docs use it); a missing name reads as None."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.get(name)
+
+
 class Headers(dict):
     """Lower-cased header names; ``get`` is case-insensitive."""
 
@@ -380,7 +390,7 @@ class Request:
         """Defaults < query string < body (form or JSON object) < URL path parameters."""
         a = self._args
         if a is None:
-            a = dict(self.DEFAULT)
+            a = Params(self.DEFAULT)
             a.update(self.URL)
             if self._body:
                 data = self.DATA

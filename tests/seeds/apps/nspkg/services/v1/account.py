@@ -1,0 +1,4 @@
+def __mount__ (app):
+    @app.route ("/register")
+    def register (was):
+        return "register"
