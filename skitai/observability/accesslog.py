@@ -55,7 +55,7 @@ class LogOff:
     """Paths whose requests are not logged: ``'/static/'`` is a prefix,
     ``'*.css'`` a suffix, as ``skitai.log_off()`` documents."""
 
-    __slots__ = ("prefixes", "suffixes")
+    __slots__ = ("prefixes", "suffixes", "everything")
 
     def __init__(self, patterns: Iterable[str] | str | None = ()) -> None:
         if isinstance(patterns, str):
@@ -71,12 +71,17 @@ class LogOff:
                 prefixes.append(p)
         self.prefixes = tuple(prefixes)
         self.suffixes = tuple(suffixes)
+        # "/" switches off every origin-form request (the usual "log nothing"):
+        # the hot path then needs no split or prefix scan
+        self.everything = "/" in self.prefixes
 
     def __bool__(self) -> bool:
         return bool(self.prefixes or self.suffixes)
 
     def match(self, uri: str) -> bool:
-        path = uri.split("?", 1)[0]
+        if self.everything and uri[:1] == "/":
+            return True
+        path = uri.partition("?")[0] if "?" in uri else uri
         return (bool(self.prefixes) and path.startswith(self.prefixes)) or (
             bool(self.suffixes) and path.endswith(self.suffixes))
 
@@ -170,7 +175,8 @@ class AccessLog:
         )
 
     def log(self, r: RequestRecord, active: int) -> None:
-        if self.log_off and self.log_off.match(r.uri):
+        off = self.log_off
+        if (off.prefixes or off.suffixes) and off.match(r.uri):
             return
         line = self.format(r, active)
         self.buf.append(line)

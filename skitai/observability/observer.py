@@ -23,22 +23,22 @@ class Observer:
 
     def request_done(self, record: RequestRecord) -> None:
         ctx = self.ctx
-        active = 0
-        if ctx is not None:
-            ctx.requests_served += 1
-            active = ctx.active_connections
-        if self.accesslog is not None:
+        accesslog = self.accesslog
+        if accesslog is not None:
             try:
-                self.accesslog.log(record, active)
+                accesslog.log(record, ctx.active_connections if ctx is not None else 0)
             except Exception:  # a log problem must never break a response
                 log.exception("access log failed")
-        if self.metrics is not None:
+        metrics = self.metrics
+        if metrics is not None:
             try:
-                self.metrics.observe(record)
+                metrics.observe(record)
             except Exception:
                 log.exception("metrics observe failed")
-        if ctx is not None and ctx.max_requests and ctx.requests_served >= ctx.max_requests:
-            ctx.request_stop(3)
+        if ctx is not None:
+            ctx.requests_served += 1
+            if ctx.max_requests and ctx.requests_served >= ctx.max_requests:
+                ctx.request_stop(3)
 
     def close(self) -> None:
         if self.accesslog is not None:
