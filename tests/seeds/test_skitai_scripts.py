@@ -95,7 +95,7 @@ def test_set_keep_alive_closes_idle_connection(cli):
         rest = s.recv(65536)  # blocks until the server closes the idle connection
         waited = time.monotonic() - t0
         assert rest == b""
-        assert 1.0 <= waited < 6.0, waited  # set_keep_alive (2), not the default 30
+        assert 1.0 <= waited < 15.0, waited  # set_keep_alive (2), not the default 30
     finally:
         s.close()
 
@@ -112,7 +112,7 @@ def test_set_request_timeout_drops_a_stalled_request(cli):
                 break
             data += chunk
         waited = time.monotonic() - t0
-        assert waited < 10.0, waited  # set_request_timeout (3), not the default 30
+        assert waited < 20.0, waited  # set_request_timeout (3), not the default 30
         assert data == b"" or data.startswith(b"HTTP/1.1 408"), data
     finally:
         s.close()
