@@ -51,6 +51,7 @@ PROTO_WSS = "wss"
 _code: dict[str, Any] = {}       # engine settings given in code
 _table = None                    # skitai.mounts.table.MountTable, created on first mount()
 _aliases: dict[str, dict[str, Any]] = {}
+_backend: dict[str, Any] = {}      # backend/proxy settings the seeds name (recorded; no backend client yet)
 _swd: str | None = None
 _prefs = None                    # the resolved Preferences once run() / skitai serve resolved them
 
@@ -60,6 +61,7 @@ def _reset() -> None:
     global _table, _swd, _prefs
     _code.clear()
     _aliases.clear()
+    _backend.clear()
     _table = None
     _swd = None
     _prefs = None
@@ -116,6 +118,30 @@ def set_keep_alive(timeout: float = 30) -> None:
 def set_request_timeout(timeout: float = 30) -> None:
     """Seconds of silence allowed while receiving a request or sending a response."""
     _code["request_timeout"] = timeout
+
+
+def set_network_timeout(timeout: float = 30) -> None:
+    """Older name of ``set_request_timeout`` (renamed in 0.26.16)."""
+    set_request_timeout(timeout)
+
+
+def set_backend_keep_alive(timeout: float = 1200) -> None:
+    """Seconds an idle backend connection is reused (recorded for backend calls; see ``aliases()``)."""
+    _backend["keep_alive"] = timeout
+
+
+def set_proxy_keep_alive(channel: float = 60, tunnel: float = 600) -> None:
+    """Forward-proxy keep-alive (recorded only: the forward proxy is not part of this engine)."""
+    _backend["proxy_keep_alive"] = {"channel": channel, "tunnel": tunnel}
+
+
+def mount_django(point: str, wsgi_path: str, pref: Any = None, dbalias: str | None = None,
+                 host: str | None = "default", **options: Any):
+    """``skitai.mount_django('/', 'mydjango/mydjango/wsgi.py', pref)``: the ``application`` of a Django
+    wsgi.py (``dbalias`` is recorded only)."""
+    if dbalias is not None:
+        _backend["django_dbalias"] = dbalias
+    return mount(point, wsgi_path, "application", pref, host=None if host == "default" else host, **options)
 
 
 def set_worker_critical_point(cpu_percent: float = 90.0, continuous: int = 3, interval: float = 20) -> None:

@@ -207,3 +207,9 @@ def test_static_and_app_at_one_point_and_file_mount():
         assert c.get("/api").json() == {"prefA": 1}
         assert c.get("/self/").text == "self-mounted"
         assert c.post("/hello.txt").status_code in (404, 405)  # not a static method: goes to the app
+
+
+def test_django_forms_and_timeout_calls():
+    with skitai.test_client(str(APPS / "serve_django.py"), args=["--workers", "1"]) as c:
+        assert c.get("/dj/admin/").text == "django /dj|/admin/"
+        assert c.get("/dj2/x").text == "django /dj2|/x"
