@@ -545,6 +545,9 @@ class Atila:
             if only_missing and hasattr(self, k) and getattr(self, k) not in (None, False, 0, "", [], {}):
                 continue
             setattr(self, k, v)
+            if k == "max_client_body_size" and v and "MAX_UPLOAD_SIZE" not in (getattr(pref, "config", None) or {}):
+                # the documented way to allow big POST bodies (``2 << 32``) must not stop at Atila's default
+                self.config["MAX_UPLOAD_SIZE"] = int(v)
 
     async def _umount(self) -> None:
         if self._umounted:

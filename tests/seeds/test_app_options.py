@@ -192,3 +192,17 @@ def test_inspect_rules():
         assert c.get("/bymethod?offset=x").status_code == 400
         assert c.put("/bymethod?offset=x&id=1").text == "ok"
         assert c.put("/bymethod").status_code == 400
+
+
+def test_pref_max_client_body_size_sets_the_upload_limit():
+    pref = skitai.pref()
+    pref.max_client_body_size = 2 << 32
+    app = Atila(__name__)
+    app.apply_pref(pref)
+    assert app.config.MAX_UPLOAD_SIZE == 2 << 32
+    pref = skitai.pref()
+    pref.max_client_body_size = 2 << 32
+    pref.config.MAX_UPLOAD_SIZE = 100
+    app = Atila(__name__)
+    app.apply_pref(pref)
+    assert app.config.MAX_UPLOAD_SIZE == 100
