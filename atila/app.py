@@ -104,6 +104,8 @@ class Atila:
         self.expose_spec: bool = False
         self.trusted_proxies: str | list[str] | None = None
         self.threads: int | None = None
+        self.authorization = "digest"  # documented option ("Access Atila App"); read by auth features
+        self.auto_mount = True  # deprecated in 0.7 (kept so old code can set it)
         self.config = Config()
         for k, v in options.items():
             if k == "config":
@@ -252,6 +254,13 @@ class Atila:
         self._teardown.append(func)
         self._reset_plans()
         return func
+
+    def run(self, **kwargs: Any) -> None:
+        """``app.run(port=5000)`` (added in 0.9): serve this app alone at / with the Skitai engine."""
+        import skitai
+
+        skitai.mount("/", self)
+        skitai.run(**kwargs)
 
     def test_client(self, point: str = "/", approot: str = ".", numthreads: int = 1) -> Any:
         """The oldest documented harness: an in-process client (``with app.test_client("/", approot=".")

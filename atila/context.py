@@ -8,12 +8,16 @@ and setting ``Atila.context_class`` -- no change here needed.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
 from . import response as _resp
 from .errors import HttpError
 from .response import Response
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
+           "error": logging.ERROR, "fail": logging.ERROR, "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
 
 
 class AppContext:
@@ -150,6 +154,34 @@ class Context:
         """Threaded data streaming: ``produce(queue)`` runs in its own thread and ``queue.put()`` s chunks;
         ``queue.put(None)`` ends the response. Returns the body generator for the handler to return."""
         return _queue_stream(produce)
+
+    # -- route name based call, logging ([001]) -------------------------------------
+    def pipe(self, target: Any, **kwargs: Any) -> Any:
+        """Call another route's function (``was.pipe('index', offset=4)``, by name or function object)
+        with this context; its ``@app.inspect`` rules still apply to ``kwargs``."""
+        app = self.app
+        route = app._find_routes(target)[0]
+        plan = route.plan or app._plan(route)
+        for spec in plan.specs:
+            spec.run(self.request, kwargs, kwargs)
+        return route.func(self, **kwargs)
+
+    def log(self, msg: Any, category: str = "info") -> None:
+        """``was.log('called index', 'info')``: a line on the ``atila.app`` logger at that level."""
+        level = _LEVELS.get(str(category).lower(), logging.INFO)
+        logging.getLogger("atila.app").log(level, "%s", msg)
+
+    def traceback(self, id: str = "") -> None:
+        """Log the exception being handled with ``id`` (default: the request's gtxnid/ltxnid)."""
+        req = self.request
+        if not id and req is not None:
+            id = f"{req.gtxnid}/{req.scope.get('ltxnid', '')}"
+        logging.getLogger("atila.app").error("exception [%s]", id, exc_info=True)
+
+    @property
+    def cookie(self) -> Any:
+        """``was.cookie`` ([000]): the same as ``context.request.cookie``."""
+        return self.request.cookie
 
     # -- misc --------------------------------------------------------------------
     @property

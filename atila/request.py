@@ -404,6 +404,16 @@ class Request:
     def args(self) -> dict[str, Any]:
         return self.ARGS
 
+    @property
+    def data(self) -> Any:
+        """Former name of ``DATA``."""
+        return self.DATA
+
+    @property
+    def routed_function(self) -> Any:
+        """[000] name of ``routed``."""
+        return self.routed
+
 
 def _in_networks(addr: str, networks) -> bool:
     try:
