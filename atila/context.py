@@ -70,7 +70,10 @@ class Context:
         return r
 
     def API(self, *args: Any, **kwargs: Any) -> Response:
-        return _resp.make_api(self.response, *args, **kwargs)
+        r = _resp.make_api(self.response, *args, **kwargs)
+        if self.app.expose_spec:
+            _add_spec(self, r)
+        return r
 
     def Fault(self, status: str | int = "200 OK", message: str | None = None, code: int | None = None,
               debug: Any = None, more_info: Any = None, **kwargs: Any) -> Response:
@@ -296,3 +299,35 @@ class GlobalNamespace(dict):
             del self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+def _add_spec(ctx: Context, r: Response) -> None:
+    """``app.expose_spec``: add ``__spec__`` (route description) to API bodies for clients on 127.0.0.x / ::1."""
+    req = ctx.request
+    client = req.scope.get("client") if req is not None else None
+    host = client[0] if client else ""
+    route = req.routable if req is not None else None
+    if route is None or not (host.startswith("127.") or host == "::1") or not isinstance(r.json, dict):
+        return
+    import inspect
+
+    try:
+        params = list(inspect.signature(route.func).parameters.values())[1:]
+    except (TypeError, ValueError):
+        params = []
+    args = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    keywords = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)
+    mount = route.mount
+    r.json["__spec__"] = {
+        "id": route.name,
+        "routeopt": {
+            "methods": sorted(route.methods), "route": route.rule, "args": args, "keywords": keywords,
+            "urlargs": len(route.param_names),
+            "mntopt": {"module_name": getattr(getattr(mount, "module", None), "__name__", None),
+                       "point": (mount.options.get("point") if mount is not None else None)},
+        },
+        "auth_requirements": [],
+        "parameter_requirements": {},
+        "doc": inspect.getdoc(route.func),
+        "current_request": {"http_method": req.method, "http_version": req.version, "uri": req.uri},
+    }

@@ -31,3 +31,28 @@ def test_pets_with_the_old_app_test_client(apps_path):
         resp = stub.apis.pets(45).get()
         assert resp.data["id"] == 45
         assert stub.apis.pets(100).get().data == {"id": 100, "kind": "dog", "name": "Monk"}
+
+
+def test_expose_spec_for_local_clients(apps_path):
+    """E4 / [001] "Exposing API Specification": ``app.expose_spec = True`` adds ``__spec__``."""
+    from atila import Atila
+    from skitai.testing import AsgiClient
+
+    app = Atila(__name__)
+
+    @app.route("/isitok/<code>/<type>", methods=["GET", "POST", "PATCH", "OPTIONS"])
+    def isitok(was, code, type):
+        return was.API(result="ok")
+
+    with AsgiClient(app) as c:
+        assert c.get("/isitok/a/b").json() == {"result": "ok"}
+    app.expose_spec = True
+    with AsgiClient(app) as c:
+        spec = c.get("/isitok/a/b").json()["__spec__"]
+        assert spec["id"] == "isitok"
+        assert spec["routeopt"]["route"] == "/isitok/<code>/<type>"
+        assert spec["routeopt"]["args"] == ["code", "type"] and spec["routeopt"]["urlargs"] == 2
+        assert set(spec["routeopt"]["methods"]) == {"GET", "POST", "PATCH", "OPTIONS"}
+        assert spec["current_request"]["http_method"] == "GET"
+    with AsgiClient(app, client=("10.0.0.9", 5000)) as c:
+        assert "__spec__" not in c.get("/isitok/a/b").json()
