@@ -262,17 +262,18 @@ class BaseClient:
         self.cookies.extract_cookies(resp, req)  # type: ignore[arg-type]
         return resp
 
-    def get(self, url: str, **kw: Any) -> Response:
-        return self.request("GET", url, **kw)
+    # positional parameters as in requests: get(url, params), post(url, data, json), put/patch(url, data)
+    def get(self, url: str, params: Any = None, **kw: Any) -> Response:
+        return self.request("GET", url, params=params, **kw)
 
-    def post(self, url: str, **kw: Any) -> Response:
-        return self.request("POST", url, **kw)
+    def post(self, url: str, data: Any = None, json: Any = None, **kw: Any) -> Response:
+        return self.request("POST", url, data=data, json=json, **kw)
 
-    def put(self, url: str, **kw: Any) -> Response:
-        return self.request("PUT", url, **kw)
+    def put(self, url: str, data: Any = None, **kw: Any) -> Response:
+        return self.request("PUT", url, data=data, **kw)
 
-    def patch(self, url: str, **kw: Any) -> Response:
-        return self.request("PATCH", url, **kw)
+    def patch(self, url: str, data: Any = None, **kw: Any) -> Response:
+        return self.request("PATCH", url, data=data, **kw)
 
     def delete(self, url: str, **kw: Any) -> Response:
         return self.request("DELETE", url, **kw)

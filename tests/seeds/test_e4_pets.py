@@ -56,3 +56,22 @@ def test_expose_spec_for_local_clients(apps_path):
         assert spec["current_request"]["http_method"] == "GET"
     with AsgiClient(app, client=("10.0.0.9", 5000)) as c:
         assert "__spec__" not in c.get("/isitok/a/b").json()
+
+
+def test_requests_style_positional_arguments(apps_path):
+    """26.2: the test client is requests-like: ``post(url, data)``, ``patch(url, data)``, ``get(url, params)``."""
+    from atila import Atila
+    from skitai.testing import AsgiClient
+
+    app = Atila(__name__)
+
+    @app.route("/users/<int:id>", methods=["GET", "PATCH", "POST", "PUT"])
+    def users(was, id, **data):
+        return was.API(id=id, **data)
+
+    with AsgiClient(app) as c:
+        assert c.patch("/users/100", {"last_name": "Roh"}).json()["last_name"] == "Roh"
+        assert c.post("/users/1", {"a": "b"}).json()["a"] == "b"
+        assert c.put("/users/1", {"a": "c"}).json()["a"] == "c"
+        assert c.get("/users/1", {"q": "x"}).json()["q"] == "x"
+        assert c.post("/users/1", None, {"j": 1}).json()["j"] == 1
