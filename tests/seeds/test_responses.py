@@ -356,3 +356,13 @@ def test_static_by_url(tmp_path):
         assert c.get("/style").text == "css\n"
         assert c.get("/by-static-url").text == "css\n"
         assert c.get("/escape").status_code == 404
+
+
+def test_streaming_through_the_engine():
+    from .conftest import launch
+
+    with launch("serve_streams.py") as c:
+        r = c.get("/stream")
+        assert r.text == "<CHUNK>" * 100 and r.headers["content-type"] == "text/csv"
+        assert c.get("/queue").text == "0123456789"
+        assert c.get("/async").json() == {"result": "async"}

@@ -1,0 +1,6 @@
+import streams
+
+import skitai
+
+skitai.mount ("/", streams)
+skitai.run ()
