@@ -256,23 +256,53 @@ ERRORS = _Errors()
 
 # ------------------------------------------------------------------ environ
 
+_CACHE_MAX = 512  # bounded: header names / header lines are few in practice
+# request header name (bytes, lowercase) -> environ key; "" = dropped (contains "_")
+_ENV_KEYS: dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+_ADDR: dict[Any, tuple[str, str]] = {}   # server address tuple -> (SERVER_NAME, SERVER_PORT)
+# response header (name, value) as the app gave it -> (lowercase name, value) in bytes;
+# only short values of headers the adapter does not interpret (not Content-Length)
+_HEADER_BYTES: dict[tuple, tuple[bytes, bytes]] = {}
+
+
+def _env_key(name: bytes) -> str:
+    key = _ENV_KEYS.get(name)
+    if key is None:
+        text = name.decode("latin-1")
+        # a "_" would be confused with "-" once in the environ (header smuggling): dropped
+        key = "" if "_" in text else "HTTP_" + text.upper().replace("-", "_")
+        if len(_ENV_KEYS) < _CACHE_MAX:
+            _ENV_KEYS[name] = key
+    return key
+
+
 def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
     root_path = scope.get("root_path", "")
-    path = scope.get("path", "/")
-    script_b = root_path.encode("utf-8")
     raw = scope.get("raw_path")
     path_b = None
+    script_b = root_path.encode("utf-8") if root_path else b""
     if raw:
-        path_b = unquote_to_bytes(raw.split(b"?", 1)[0])
-        if not path_b.startswith(script_b):
+        path_b = raw.split(b"?", 1)[0] if b"?" in raw else raw
+        if b"%" in path_b:
+            path_b = unquote_to_bytes(path_b)
+        if script_b and not path_b.startswith(script_b):
             path_b = None
     if path_b is None:
-        path_b = path.encode("utf-8")
-    path_info = path_b[len(script_b):].decode("latin-1") if path_b.startswith(script_b) else \
-        path_b.decode("latin-1")
+        path_b = scope.get("path", "/").encode("utf-8")
+    if not script_b:
+        path_info = path_b.decode("latin-1")
+    elif path_b.startswith(script_b):
+        path_info = path_b[len(script_b):].decode("latin-1")
+    else:
+        path_info = path_b.decode("latin-1")
     qs = scope.get("query_string", b"").decode("latin-1")
     raw_uri = (raw.decode("latin-1") if raw else path_b.decode("latin-1")) + (("?" + qs) if qs else "")
     server = scope.get("server") or ("localhost", 80)
+    addr = _ADDR.get(server)
+    if addr is None:
+        addr = (str(server[0]), str(server[1]) if server[1] is not None else "")
+        if len(_ADDR) < _CACHE_MAX:
+            _ADDR[server] = addr
     client = scope.get("client")
     environ = {
         "REQUEST_METHOD": scope.get("method", "GET"),
@@ -281,8 +311,8 @@ def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
         "QUERY_STRING": qs,
         "REQUEST_URI": raw_uri,
         "RAW_URI": raw_uri,
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1]) if server[1] is not None else "",
+        "SERVER_NAME": addr[0],
+        "SERVER_PORT": addr[1],
         "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
@@ -302,20 +332,17 @@ def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
         environ["REMOTE_PORT"] = str(client[1])
     else:
         environ["REMOTE_ADDR"] = ""
+    keys = _ENV_KEYS
     for k, v in scope.get("headers", ()):
-        name = k.decode("latin-1")
+        key = keys.get(k) or _env_key(k)
+        if not key:
+            continue
         value = v.decode("latin-1")
-        if name == "content-type":
-            environ["CONTENT_TYPE"] = value
-            continue
-        if name == "content-length":
-            environ["CONTENT_LENGTH"] = value
-            continue
-        if "_" in name:
-            continue  # would be confused with '-' once in the environ (header smuggling)
-        key = "HTTP_" + name.upper().replace("-", "_")
         if key in environ:
-            environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+            if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+                environ[key] = value  # the last one wins, as before
+            else:
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
         else:
             environ[key] = value
     return environ
@@ -376,19 +403,29 @@ class _Response:
             raise ValueError(f"invalid WSGI status {status!r}")
         out = []
         length = None
+        lines = _HEADER_BYTES
         for item in headers:
+            hit = lines.get(item) if type(item) is tuple else None
+            if hit is not None:
+                # a (str, str) header seen before: checked and encoded then
+                out.append(hit)
+                continue
             name, value = item
             if not isinstance(name, str) or not isinstance(value, str):
                 raise TypeError(f"WSGI header {item!r} must be a (str, str) tuple")
             lname = name.lower()
             if lname in _HOP:
                 continue
+            pair = (lname.encode("latin-1"), value.encode("latin-1"))
             if lname == "content-length":
                 try:
                     length = int(value)
                 except ValueError:
                     raise ValueError(f"invalid Content-Length {value!r}") from None
-            out.append((lname.encode("latin-1"), value.encode("latin-1")))
+            elif type(item) is tuple and type(name) is str and type(value) is str \
+                    and len(lines) < _CACHE_MAX and len(value) <= 128 and lname != "set-cookie":
+                lines[item] = pair
+            out.append(pair)
         with self.lock:
             self.status, self.headers, self.length = code, out, length
         return self.write
