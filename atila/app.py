@@ -129,6 +129,7 @@ class Atila:
         self._default_error_handler: Callable | None = None
         self._app_hooks: dict[str, list[Callable]] = {}
         self._events: dict[str, list[Callable]] = {}
+        self._unroutes: list[tuple[str, Any]] = []
         self._json = JSONEncoderFactory()
         self._enc_cache: tuple | None = None
         self._executor: ThreadPool | None = None
@@ -382,6 +383,26 @@ class Atila:
             return wrapper
         return decorator
 
+    def unroute(self, pattern: str, status: str | int = 404) -> None:
+        """``app.unroute('/examples/*', 404)``: rules matching the glob (on the full rule) answer ``status``
+        instead of calling their handler (for routes an inherited or mounted module brought in)."""
+        self._unroutes.append((pattern, status))
+        self._apply_unroutes()
+
+    def _apply_unroutes(self) -> None:
+        if not self._unroutes:
+            return
+        import fnmatch
+
+        for r in self.router.routes:
+            if getattr(r.func, "__atila_unrouted__", False):
+                continue
+            for pattern, status in self._unroutes:
+                if fnmatch.fnmatchcase(r.rule, pattern) or fnmatch.fnmatchcase(r.rule, pattern.rstrip("/") + "/"):
+                    r.func = _unrouted(status)
+                    r.plan = None
+                    break
+
     def _reset_plans(self) -> None:
         for r in self.router.routes:
             r.plan = None
@@ -469,6 +490,7 @@ class Atila:
                     r = fn(ctx)
                     if inspect.isawaitable(r):
                         yield r
+        self._apply_unroutes()
         self._reset_plans()
 
     def _call_module_hook(self, ctx, mount: Mount, name: str):
@@ -1346,6 +1368,13 @@ def _arg_error(kind: str, names: list[str]) -> HttpError:
         err = HttpError("508 Undeclared Argument", f"undeclared argument: {', '.join(names)}")
         err.args_info = {"undeclared": names}  # type: ignore[attr-defined]
     return err
+
+
+def _unrouted(status: str | int) -> Callable:
+    def unrouted(context: Any, **kwargs: Any) -> Any:
+        raise HttpError(status)
+    unrouted.__atila_unrouted__ = True  # type: ignore[attr-defined]
+    return unrouted
 
 
 # request life-cycle event -> the hook list its listeners join

@@ -207,3 +207,32 @@ def test_build_url_outside_a_request():
     assert app.build_url(add, 10, num2=60) == "/add?num1=10&num2=60"
     assert app.build_url("episode") == "/episode"
     assert app.build_url("episode", 100) == "/episode/100"
+
+
+def test_unroute():
+    """[001] ``app.unroute ("/examples/*", 404)`` and ``app.unroute ('/examples', 404)``."""
+    app = Atila(__name__)
+    examples = types.ModuleType("examples")
+
+    def m(context, app):
+        @app.route("")
+        def ex_index(context):
+            return "examples"
+
+        @app.route("/foo/<int:id>")
+        def ex_foo(context, id):
+            return "foo"
+
+    examples.__mount__ = m
+    app.mount("/examples", examples)
+
+    @app.route("/kept")
+    def kept(was):
+        return "kept"
+
+    app.unroute("/examples/*", 404)
+    app.unroute("/examples", 403)
+    with AsgiClient(app) as c:
+        assert c.get("/examples/foo/1").status_code == 404
+        assert c.get("/examples").status_code == 403
+        assert c.get("/kept").text == "kept"
