@@ -32,3 +32,13 @@ def test_package_hooks(tmp_path):
     while time.monotonic() < deadline and "umounted" not in (log.read_text() if log.exists() else ""):
         time.sleep(0.1)
     assert log.read_text().split() == ["setup", "umounted"]
+
+
+def test_bootstrap_next_to_app_file():
+    """[000] ``bootstrap (pref)`` in the ``__init__.py`` next to ``app.py``."""
+    import skitai
+
+    from .conftest import APPS
+
+    with skitai.test_client(str(APPS / "boot" / "serve.py"), args=["--workers", "1"]) as c:
+        assert c.get("/v1/").json() == {"urllist": ["http://a.example", "http://b.example"]}
