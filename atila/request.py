@@ -142,7 +142,9 @@ class Request:
 
     @property
     def version(self) -> str:
-        return self.scope.get("http_version", "1.1")
+        """``1.0``, ``1.1``, ``2.0`` (ASGI says "2"; the docs list "2.0", "3.0")."""
+        v = self.scope.get("http_version", "1.1")
+        return v + ".0" if len(v) == 1 else v
 
     @property
     def scheme(self) -> str:

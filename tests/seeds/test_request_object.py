@@ -130,3 +130,17 @@ def test_make_your_own_rule_binding():
         assert r == {"kind": "dog", "limit": "10", "offset": 0, "JSON": {"area": "LA"}}
         r = c.get("/episode/100?topic=Python").json()
         assert r["id"] == 100 and r["karg"]["topic"] == "Python"
+
+
+def test_version_over_http2():
+    """11: ``version`` is ``2.0`` for HTTP/2 (a real server, h2 prior knowledge with httpx)."""
+    import httpx
+
+    from .conftest import launch
+
+    with launch("serve_pets.py") as cli:
+        with httpx.Client(http1=False, http2=True) as h2:
+            r = h2.get(f"http://127.0.0.1:{cli.port}/version")
+            assert r.http_version == "HTTP/2"
+            assert r.json() == {"version": "2.0"}
+        assert cli.get("/version").json() == {"version": "1.1"}

@@ -10,3 +10,7 @@ def index (was):
 @app.route ("/apis/pets/<int:id>")
 def pets (was, id):
     return was.API ({"id": id, "kind": "dog", "name": "Monk"})
+
+@app.route ("/version")
+def version (was):
+    return was.API (version = was.request.version)
