@@ -420,6 +420,9 @@ class Atila:
             base = ""
         full = base + _norm_point(point)
         for module in modules:
+            if isinstance(module, (str, os.PathLike)):
+                self._mount_directory(full, os.fspath(module))  # [001] app.mount('/static', '/var/www/static')
+                continue
             ns = options.get("ns")
             if ns is None:
                 ns = self._namespace_of(module)
@@ -437,6 +440,24 @@ class Atila:
         if self._mounted:
             # a late mount (after start-up): run its hooks now
             self._drive_sync()
+
+    def _mount_directory(self, point: str, root: str) -> None:
+        """Serve the files under ``root`` at ``point`` (GET/HEAD, with Static's ETag/304/Range)."""
+        root = os.path.abspath(root if os.path.isabs(root) else os.path.join(self.root or self._root_dir(), root))
+
+        def static_files(context: Any, path: str = "") -> Any:
+            target = os.path.normpath(os.path.join(root, path))
+            if not path or not target.startswith(root + os.sep) or not os.path.isfile(target):
+                raise HttpError("404 Not Found")
+            return context.Static(target)
+
+        static_files.__name__ = "static_files_" + (point.strip("/").replace("/", "_") or "root")
+        prev, self._current = self._current, self._root_mount
+        try:
+            self._add_route((point.rstrip("/") or "") + "/<path:path>", static_files, ["GET"], None, {})
+        finally:
+            self._current = prev
+        self._reset_plans()
 
     def _namespace_of(self, module: ModuleType) -> str:
         name = getattr(module, "__name__", "") or ""

@@ -236,3 +236,19 @@ def test_unroute():
         assert c.get("/examples/foo/1").status_code == 404
         assert c.get("/examples").status_code == 403
         assert c.get("/kept").text == "kept"
+
+
+def test_app_mount_directory(tmp_path):
+    """[001] ``app.mount ('/static', '/var/www-root/static')``: a directory of files."""
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "a.css").write_text("a {}\n")
+    (tmp_path.parent / "outside.txt").write_text("no\n")
+    app = Atila(__name__)
+    app.mount("/static", str(tmp_path))
+    with AsgiClient(app) as c:
+        r = c.get("/static/css/a.css")
+        assert r.text == "a {}\n" and r.headers["content-type"].startswith("text/css")
+        assert c.get("/static/css/a.css", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+        assert c.get("/static/nothing.css").status_code == 404
+        assert c.get("/static/../outside.txt").status_code == 404
+        assert c.get("/static/%2e%2e/outside.txt").status_code == 404
