@@ -37,6 +37,17 @@ class AppContext:
     HttpError = HttpError
     Error = HttpError
 
+    def register(self, name: str, obj: Any) -> None:
+        """Older ``wac.register('loginengine', obj)``: every request context then has ``was.loginengine``."""
+        self.app.context_extensions[name] = lambda context, _obj=obj: _obj
+
+    def unregister(self, name: str) -> None:
+        self.app.context_extensions.pop(name, None)
+
+    @property
+    def config(self) -> Any:
+        return self.app.config
+
     def __getattr__(self, name: str) -> Any:
         ext = self.app.context_extensions.get(name)
         if ext is None:

@@ -252,3 +252,22 @@ def test_app_mount_directory(tmp_path):
         assert c.get("/static/nothing.css").status_code == 404
         assert c.get("/static/../outside.txt").status_code == 404
         assert c.get("/static/%2e%2e/outside.txt").status_code == 404
+
+
+def test_wac_register():
+    """5.4: ``wac.register ("loginengine", obj)`` in an app hook makes ``was.loginengine``."""
+    app = Atila(__name__)
+    engine = object()
+
+    @app.before_mount
+    def before_mount(wac):
+        wac.register("loginengine", engine)
+        wac.register("other", 1)
+        wac.unregister("other")
+
+    @app.route("/")
+    def index(was):
+        return {"same": was.loginengine is engine, "other": hasattr(was, "other")}
+
+    with AsgiClient(app) as c:
+        assert c.get("/").json() == {"same": True, "other": False}
