@@ -87,39 +87,60 @@ def make_record(**kw) -> RequestRecord:
     return rec
 
 
+_REPORTED = frozenset((b"host", b"referer", b"user-agent", b"x-forwarded-for", b"authorization"))
+
+
 def report(ctx: Any, scope: dict, *, started: float, responded: float | None, status: int,
            request_bytes: int, response_bytes: int, protocol: str, version: str,
            content_type: str | None = None) -> None:
-    """Fill one RequestRecord and give it to the observer (once per response)."""
+    """Fill one RequestRecord and give it to the observer (once per response).
+
+    Hot path (once per HTTP/2 stream): direct slot stores, no kwargs dict or setattr loop.
+    """
     observer = getattr(ctx, "observer", None)
     if observer is None:
         return
     hdrs = {}
     for k, v in scope.get("headers", ()):
-        if k in (b"host", b"referer", b"user-agent", b"x-forwarded-for", b"authorization"):
+        if k in _REPORTED:
             hdrs[k] = v.decode("latin-1")
     user, bearer = None, False
-    auth = hdrs.get(b"authorization", "")
-    if auth[:7].lower() == "bearer ":
-        bearer = True
-    elif auth[:6].lower() == "basic ":
-        try:
-            import base64
-            user = base64.b64decode(auth[6:]).decode("utf-8", "replace").split(":", 1)[0]
-        except Exception:
-            user = None
+    auth = hdrs.get(b"authorization")
+    if auth:
+        if auth[:7].lower() == "bearer ":
+            bearer = True
+        elif auth[:6].lower() == "basic ":
+            try:
+                import base64
+                user = base64.b64decode(auth[6:]).decode("utf-8", "replace").split(":", 1)[0]
+            except Exception:
+                user = None
     client = scope.get("client") or (None, None)
     qs = scope.get("query_string") or b""
-    uri = scope.get("raw_path", b"").decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
-    rec = make_record(
-        started=started, responded=responded or time.perf_counter(), finished=time.perf_counter(),
-        client=client[0], client_port=client[1], host=hdrs.get(b"host"), method=scope.get("method", "GET"),
-        uri=uri, version=version, request_bytes=request_bytes, status=status,
-        response_bytes=response_bytes, gtxnid=scope.get("gtxnid"), ltxnid=scope.get("ltxnid"),
-        user=user, bearer=bearer, referer=hdrs.get(b"referer"), user_agent=hdrs.get(b"user-agent"),
-        forwarded_for=hdrs.get(b"x-forwarded-for"), mount=scope.get("root_path") or None,
-        protocol=protocol, content_type=content_type,
-    )
+    now = time.perf_counter()
+    rec = RequestRecord.__new__(RequestRecord)
+    rec.started = started
+    rec.responded = responded or now
+    rec.finished = now
+    rec.client = client[0]
+    rec.client_port = client[1]
+    rec.host = hdrs.get(b"host")
+    rec.method = scope.get("method", "GET")
+    rec.uri = scope.get("raw_path", b"").decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
+    rec.version = version
+    rec.request_bytes = request_bytes
+    rec.status = status
+    rec.response_bytes = response_bytes
+    rec.gtxnid = scope.get("gtxnid")
+    rec.ltxnid = scope.get("ltxnid")
+    rec.user = user
+    rec.bearer = bearer
+    rec.referer = hdrs.get(b"referer")
+    rec.user_agent = hdrs.get(b"user-agent")
+    rec.forwarded_for = hdrs.get(b"x-forwarded-for")
+    rec.mount = scope.get("root_path") or None
+    rec.protocol = protocol
+    rec.content_type = content_type
     try:
         observer.request_done(rec)
     except Exception:  # the access log must never break a response
