@@ -77,6 +77,75 @@ try:
 except Exception:  # pragma: no cover - hpack layout changed: keep its logging
     pass
 
+
+try:
+    from hpack import Decoder as _HpackDecoder
+    from hpack.table import HeaderTable as _HeaderTable
+except ImportError:  # pragma: no cover
+    _HpackDecoder = _HeaderTable = None
+
+if _HpackDecoder is not None:
+    class _GenTable(_HeaderTable):
+        """HPACK dynamic table that counts its changes (inserts, evictions, resizes)."""
+
+        gen = 0
+
+        def add(self, name, value):
+            self.gen += 1
+            _HeaderTable.add(self, name, value)
+
+        @property
+        def maxsize(self):
+            return self._maxsize
+
+        @maxsize.setter
+        def maxsize(self, value):
+            self.gen += 1
+            _HeaderTable.maxsize.fset(self, value)
+
+    class _CachingDecoder(_HpackDecoder):
+        """Remembers header blocks whose decoding left the dynamic table unchanged.
+
+        Clients send the same block again and again once its headers are in
+        the dynamic table (h2load, browsers: a few bytes of indexed fields).
+        Decoding is a pure function of the block's bytes and the table, so
+        the same bytes under the same table generation and header-list limit
+        give the same headers without running the decoder; everything else
+        (literals with indexing, size updates, other bytes) decodes as usual.
+        """
+
+        def decode(self, data, raw=False):
+            table = self.header_table
+            cache = self.skitai_cache
+            key = (data, raw)
+            hit = cache.get(key)
+            if hit is not None and hit[0] == table.gen and hit[1] == self.max_header_list_size:
+                self._assert_valid_table_size()
+                return list(hit[2])
+            gen = table.gen
+            headers = _HpackDecoder.decode(self, data, raw)
+            if table.gen == gen and len(data) <= 4096 and isinstance(data, bytes):
+                if len(cache) >= 64:
+                    cache.clear()
+                cache[key] = (gen, self.max_header_list_size, tuple(headers))
+            return headers
+
+
+def _caching_decoder(old):
+    """``old`` (h2's fresh decoder) replaced by a _CachingDecoder with the same limits;
+    ``old`` itself when hpack's layout is not the expected one."""
+    if (_HpackDecoder is None or type(old) is not _HpackDecoder
+            or type(old.header_table) is not _HeaderTable or old.header_table.dynamic_entries):
+        return old
+    new = _CachingDecoder(old.max_header_list_size)
+    table = _GenTable()
+    table.maxsize = old.header_table.maxsize
+    new.header_table = table
+    new.max_allowed_table_size = old.max_allowed_table_size
+    new.skitai_cache = {}
+    return new
+
+
 CONTROL_FRAME_LIMIT = 200  # per second
 RESET_WINDOW = 10.0
 READ_CHUNK = 256 * 1024
@@ -478,6 +547,7 @@ class H2Protocol(asyncio.Protocol):
         self.conn.max_inbound_frame_size = max_frame
         # the decoder limit applies from the first request, before our SETTINGS are acked
         self.conn.decoder.max_header_list_size = self.max_header_list
+        self.conn.decoder = _caching_decoder(self.conn.decoder)
         self.window = window
         self.streams: dict[int, _Stream] = {}
         self.loop = asyncio.get_event_loop()
