@@ -256,21 +256,7 @@ def test_client(script_or_package: str, port: int | None = None, silent: bool = 
     """
     from .testing import test_client as _test_client
 
-    kw.pop("dry", None)  # [001] signature ``test_client(script, port, ssl, silent, dry)``; nothing to do
-    target = script_or_package
-    if isinstance(target, str) and target.endswith(".py"):
-        if not os.path.isabs(target) and not os.path.isfile(os.path.join(kw.get("cwd") or os.getcwd(), target)):
-            caller = sys._getframe(1).f_globals.get("__file__")
-            if caller:
-                candidate = os.path.join(os.path.dirname(os.path.abspath(caller)), target)
-                if os.path.isfile(candidate):
-                    target = os.path.normpath(candidate)
-        if os.path.isfile(os.path.join(kw.get("cwd") or os.getcwd(), target)):
-            target = os.path.abspath(os.path.join(kw.get("cwd") or os.getcwd(), target))
-            env = dict(kw.get("env") or {})
-            env.setdefault("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-            kw["env"] = env
-    return _test_client(target, port=port, silent=silent, **kw)
+    return _test_client(script_or_package, port=port, silent=silent, **kw)  # one code path (testing/server.py)
 
 
 test_client.__test__ = False  # keep pytest from collecting it when imported into a test module

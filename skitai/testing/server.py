@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from .client import HttpClient
 
@@ -104,7 +105,11 @@ class TestClient(HttpClient):
         full_env = dict(os.environ)
         full_env["PYTHONUNBUFFERED"] = "1"
         here = cwd or os.getcwd()
-        full_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, full_env.get("PYTHONPATH", "")) if p)
+        if self.command[1] == "-m":
+            # ``skitai serve pkg.mod:app``: the app is imported from the working directory. A script
+            # runs with its own directory first on sys.path instead; adding the working directory
+            # would let e.g. ``tests/atila`` shadow the ``atila`` package the script imports.
+            full_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, full_env.get("PYTHONPATH", "")) if p)
         full_env.update(env or {})
         self.log_path: str | None = None
         self._log = None
@@ -162,10 +167,42 @@ class TestClient(HttpClient):
 
 def test_client(script_or_package: str, port: int | None = None, silent: bool = True, ssl: bool = False,
                 args: Sequence[str] = (), env: dict[str, str] | None = None, cwd: str | None = None,
-                timeout: float = START_TIMEOUT) -> TestClient:
-    """Start a real server for ``script_or_package``; use as ``with test_client(...) as client:``."""
-    return TestClient(script_or_package, port=port, silent=silent, ssl=ssl, args=args, env=env, cwd=cwd,
+                timeout: float = START_TIMEOUT, **kw: Any) -> TestClient:
+    """Start a real server for ``script_or_package``; use as ``with test_client(...) as client:``.
+
+    The one code path behind ``skitai.test_client`` and ``skitai.testing.test_client``. A
+    relative script path that does not exist from the working directory is tried relative
+    to the calling test file (the docs write ``launch('../examples/dumbseek/skitaid.py')``
+    from a tests directory). A script runs with its own directory first on ``sys.path``
+    and the working directory is not added (see ``TestClient``).
+    """
+    kw.pop("dry", None)  # [001] signature ``test_client(script, port, ssl, silent, dry)``; nothing to do
+    if kw:
+        raise TypeError(f"test_client() got unexpected keyword arguments: {', '.join(sorted(kw))}")
+    target = script_or_package
+    if isinstance(target, str) and target.endswith(".py"):
+        base = cwd or os.getcwd()
+        if not os.path.isabs(target) and not os.path.isfile(os.path.join(base, target)):
+            caller = _caller_file()
+            if caller:
+                candidate = os.path.join(os.path.dirname(os.path.abspath(caller)), target)
+                if os.path.isfile(candidate):
+                    target = os.path.normpath(candidate)
+        if os.path.isfile(os.path.join(base, target)):
+            target = os.path.abspath(os.path.join(base, target))
+    return TestClient(target, port=port, silent=silent, ssl=ssl, args=args, env=env, cwd=cwd,
                       timeout=timeout)
+
+
+def _caller_file() -> str | None:
+    """The file of the first frame outside the ``skitai`` package's own entry points."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != "skitai" and not name.startswith("skitai.testing"):
+            return frame.f_globals.get("__file__")
+        frame = frame.f_back
+    return None
 
 
 test_client.__test__ = False  # type: ignore[attr-defined]

@@ -138,3 +138,20 @@ def test_client_reconnects_after_the_server_closed_an_idle_connection():
         assert c.post("/echo", data=b"again").json()["body"] == "again"
         (second,) = c._conns.values()
         assert second is not first  # the client noticed the close and reconnected once
+
+
+def test_direct_test_client_does_not_let_the_working_directory_shadow_packages():
+    """``skitai.testing.test_client`` (not only ``skitai.test_client``) runs a script with its own
+    directory first on sys.path: from ``tests/`` the ``tests/atila`` directory must not shadow the
+    ``atila`` package the script imports."""
+    script = str(ROOT / "examples" / "dumbseek" / "skitaid.py")
+    with test_client(script, args=ONE, cwd=str(ROOT / "tests")) as engine:
+        assert engine.get("/").json() == {"app": "Dumb Seek"}
+
+
+def test_direct_test_client_finds_a_script_relative_to_the_calling_test(monkeypatch, tmp_path):
+    """Both entry points share one code path: a relative script path missing from the working
+    directory is looked up next to the calling test file."""
+    monkeypatch.chdir(tmp_path)
+    with test_client("../../examples/dumbseek/skitaid.py", args=ONE) as engine:
+        assert engine.get("/").json() == {"app": "Dumb Seek"}
