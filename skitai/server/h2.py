@@ -131,6 +131,57 @@ if _HpackDecoder is not None:
             return headers
 
 
+if _HpackDecoder is not None:
+    from hpack import Encoder as _HpackEncoder
+
+    class _CachingEncoder(_HpackEncoder):
+        """Remembers encoded header lists whose encoding left the dynamic table unchanged.
+
+        A response's headers are mostly the same from one response to the next
+        (status, content-type, content-length, date within a second). Once
+        they are all in the table, encoding them only emits indexes and
+        changes nothing, so the bytes are a pure function of the list and the
+        table: kept per table generation. Only lists of plain (bytes, bytes)
+        2-tuples are cached (never-indexed / sensitive fields never are), and
+        never while a table size change is waiting to be announced.
+        """
+
+        def encode(self, headers, huffman=True):
+            table = self.header_table
+            key = None
+            if type(headers) is list and not table.resized and len(headers) <= 32:
+                for h in headers:
+                    if type(h) is not tuple or len(h) != 2 or type(h[0]) is not bytes or type(h[1]) is not bytes:
+                        break
+                else:
+                    key = (tuple(headers), huffman)
+                    hit = self.skitai_cache.get(key)
+                    if hit is not None and hit[0] == table.gen:
+                        return hit[1]
+            gen = table.gen
+            encoded = _HpackEncoder.encode(self, headers, huffman)
+            if key is not None and table.gen == gen and not table.resized:
+                cache = self.skitai_cache
+                if len(cache) >= 64:
+                    cache.clear()
+                cache[key] = (gen, encoded)
+            return encoded
+
+
+def _caching_encoder(old):
+    """``old`` (h2's fresh encoder) replaced by a _CachingEncoder with the same table size."""
+    if (_HpackDecoder is None or type(old) is not _HpackEncoder
+            or type(old.header_table) is not _HeaderTable or old.header_table.dynamic_entries):
+        return old
+    new = _CachingEncoder()
+    table = _GenTable()
+    table.maxsize = old.header_table.maxsize
+    table.resized = old.header_table.resized
+    new.header_table = table
+    new.skitai_cache = {}
+    return new
+
+
 def _caching_decoder(old):
     """``old`` (h2's fresh decoder) replaced by a _CachingDecoder with the same limits;
     ``old`` itself when hpack's layout is not the expected one."""
@@ -548,6 +599,7 @@ class H2Protocol(asyncio.Protocol):
         # the decoder limit applies from the first request, before our SETTINGS are acked
         self.conn.decoder.max_header_list_size = self.max_header_list
         self.conn.decoder = _caching_decoder(self.conn.decoder)
+        self.conn.encoder = _caching_encoder(self.conn.encoder)
         self.window = window
         self.streams: dict[int, _Stream] = {}
         self.loop = asyncio.get_event_loop()
