@@ -581,35 +581,9 @@ class Atila:
         if prefs is not None and getattr(prefs, "debug", False) and not pref_sets_debug:
             self.debug = True  # ``--devel`` (engine debug): tracebacks in error responses unless pref says no
         if not self._mount_started:
-            self._bootstrap(module, pref)
+            # [000] ``bootstrap(pref)`` next to the app file already ran in the engine's loader
+            # (skitai.mounts.loader.run_bootstrap), for every kind of app, before the pref was applied
             self._drive_sync()
-
-    def _bootstrap(self, module: ModuleType | None, pref: Any) -> None:
-        """[000]: ``bootstrap(pref)`` in the ``__init__.py`` next to an app file (``app_v1/app.py``) runs
-        once with the mount's pref before the app starts; what it sets on the pref reaches the app."""
-        mod = module if module is not None else sys.modules.get(self.import_name)
-        path = getattr(mod, "__file__", None)
-        if not path or os.path.basename(path) == "__init__.py" or "." in getattr(mod, "__name__", "."):
-            return
-        init = os.path.join(os.path.dirname(os.path.abspath(path)), "__init__.py")
-        if not os.path.isfile(init):
-            return
-        import importlib.util
-
-        name = "_atila_bootstrap_" + os.path.basename(os.path.dirname(init))
-        spec = importlib.util.spec_from_file_location(name, init)
-        if spec is None or spec.loader is None:
-            return
-        boot = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(boot)
-        fn = getattr(boot, "bootstrap", None)
-        if fn is None:
-            return
-        if pref is None:
-            import skitai
-            pref = skitai.pref()
-        fn(pref)
-        self.apply_pref(pref)
 
     def apply_pref(self, pref: Any, only_missing: bool = False) -> None:
         """Copy ``skitai.pref()`` attributes and ``pref.config`` onto the app."""

@@ -236,9 +236,57 @@ def run_config_hook(module: types.ModuleType, pref: Any) -> Any:
     return pref
 
 
+_bootstrapped: weakref.WeakSet = weakref.WeakSet()
+
+
+def run_bootstrap(module: types.ModuleType, pref: Any) -> Any:
+    """Seed 4.5 / 5: ``bootstrap(pref)`` in the ``__init__.py`` next to an app file.
+
+    ``app_v1/__init__.py`` for ``app_v1/app.py``, ``<pkg>/export/skitai/__init__.py``
+    for an exported app. It runs once per app module, before the app is used and
+    before the pref is applied, with the mount's own pref object (a new one if the
+    mount gave none), so what it sets (``pref.config.urllist``) reaches every kind
+    of app: Atila, Flask (``app.config``), any app with a ``config``. An
+    ``__init__.py`` already imported (the app module lives in that package) is
+    used as it is; otherwise it is executed under a private name, never as the
+    package itself. Returns the pref.
+    """
+    path = getattr(module, "__file__", None)
+    if not path or os.path.basename(path) == "__init__.py" or module in _bootstrapped:
+        return pref
+    _bootstrapped.add(module)
+    init = os.path.join(os.path.dirname(os.path.abspath(path)), "__init__.py")
+    if not os.path.isfile(init):
+        return pref
+    boot = _loaded_module_at(init)
+    if boot is None:
+        name = "_skitai_bootstrap_" + "".join(c if c.isalnum() else "_" for c in os.path.dirname(init))
+        spec = importlib.util.spec_from_file_location(name, init)
+        if spec is None or spec.loader is None:
+            return pref
+        boot = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(boot)
+    fn = getattr(boot, "bootstrap", None)
+    if not callable(fn):
+        return pref
+    if pref is None:
+        pref = new_pref()
+    fn(pref)
+    return pref
+
+
+def _loaded_module_at(path: str) -> types.ModuleType | None:
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if f and os.path.abspath(f) == path:
+            return mod
+    return None
+
+
 def app_from_module(module: types.ModuleType, app_name: str, point: str, pref: Any) -> Any:
     """Newest Atila style first (``__app__``), then the named attribute, then export/skitai."""
     pref = run_config_hook(module, pref)
+    pref = run_bootstrap(module, pref)
     factory = getattr(module, "__app__", None)
     if callable(factory):
         return finish_app(factory(), point, pref, module)
