@@ -84,6 +84,11 @@ try:
 except ImportError:  # pragma: no cover
     _HpackDecoder = _HeaderTable = None
 
+# per connection and direction: repeated blocks are small (indexes); the bound keeps a
+# client from parking memory in the cache with many distinct blocks
+_HPACK_CACHE_ENTRIES = 16
+_HPACK_CACHE_BYTES = 1024
+
 if _HpackDecoder is not None:
     class _GenTable(_HeaderTable):
         """HPACK dynamic table that counts its changes (inserts, evictions, resizes)."""
@@ -124,8 +129,8 @@ if _HpackDecoder is not None:
                 return list(hit[2])
             gen = table.gen
             headers = _HpackDecoder.decode(self, data, raw)
-            if table.gen == gen and len(data) <= 4096 and isinstance(data, bytes):
-                if len(cache) >= 64:
+            if table.gen == gen and len(data) <= _HPACK_CACHE_BYTES and isinstance(data, bytes):
+                if len(cache) >= _HPACK_CACHE_ENTRIES:
                     cache.clear()
                 cache[key] = (gen, self.max_header_list_size, tuple(headers))
             return headers
@@ -160,9 +165,9 @@ if _HpackDecoder is not None:
                         return hit[1]
             gen = table.gen
             encoded = _HpackEncoder.encode(self, headers, huffman)
-            if key is not None and table.gen == gen and not table.resized:
+            if key is not None and table.gen == gen and not table.resized and len(encoded) <= _HPACK_CACHE_BYTES:
                 cache = self.skitai_cache
-                if len(cache) >= 64:
+                if len(cache) >= _HPACK_CACHE_ENTRIES:
                     cache.clear()
                 cache[key] = (gen, encoded)
             return encoded
