@@ -879,6 +879,13 @@ class Atila:
         route, params, allowed = self.router.lookup(path, method)
         return route, params, path, allowed
 
+    def __skitai_routable__(self, scope: dict) -> bool:
+        """Engine protocol (docs/mounts.md, several apps at one point): does a route of this app
+        answer the path (with any method: a 405 or the trailing-slash 301 is ours too)? When not,
+        a plain WSGI/ASGI app mounted at the same point (Django beside Atila) answers it."""
+        route, _params, path, allowed = self.resolve(scope)
+        return route is not None or bool(allowed) or (not path.endswith("/") and self.router.has_static(path + "/"))
+
     async def _handle(self, scope: dict, receive, send) -> None:
         path = scope["path"]
         root = scope.get("root_path")

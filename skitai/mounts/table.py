@@ -15,7 +15,11 @@ Dispatch rules (README "Mounting"):
 - Several mounts at one point (e.g. a static dir and an app): static
   directories are asked first and serve GET/HEAD when the path names an
   existing file (or a directory with index.html); anything else goes to the
-  last app mounted there.
+  apps. Several apps at one point (docs/mounts.md): apps that can tell
+  (``app.__skitai_routable__(scope)``, Atila) are asked in mount order and the
+  first that routes the path answers; the rest goes to the last mounted app
+  that cannot tell (plain WSGI/ASGI), else to the last mounted app. All of it
+  is decided in ``load()``: one app at a point costs one attribute test.
 - The app sees ``root_path`` = mount point and ``path`` = the full path.
 - Body limit per mount: ``pref.max_client_body_size`` else the global
   ``max_body_size`` (0 = none). A larger Content-Length gets 413 without
@@ -89,15 +93,34 @@ class Mount:
 
 
 class _Point:
-    """All mounts sharing one (host, prefix): static dirs first, then one app."""
+    """All mounts sharing one (host, prefix): static dirs first, then the apps.
 
-    __slots__ = ("prefix", "statics", "app", "n")
+    ``app`` answers what nothing else claims; ``routers`` are the other apps
+    with their ``__skitai_routable__`` check, asked in mount order; ``mixed``
+    (statics or routers) is the one flag the dispatch tests.
+    """
+
+    __slots__ = ("prefix", "statics", "app", "n", "apps", "routers", "mixed")
 
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.statics: list[Mount] = []
         self.app: Mount | None = None
         self.n = len(prefix)
+        self.apps: list[Mount] = []
+        self.routers: tuple = ()
+        self.mixed = False
+
+    def settle(self) -> None:
+        """Decide once, at load time, who answers (the rule is in the module docstring)."""
+        checks = [(m, getattr(m.target, "__skitai_routable__", None)) for m in self.apps]
+        plain = [m for m, check in checks if not callable(check)]
+        self.app = plain[-1] if plain else (self.apps[-1] if self.apps else None)
+        for m in plain[:-1]:
+            log.warning("mount %s: %s is never reached: %s, mounted later at the same point, cannot tell "
+                        "which paths it routes and answers them all", m.point, m.describe(), self.app.describe())
+        self.routers = tuple((m, check) for m, check in checks if callable(check) and m is not self.app)
+        self.mixed = bool(self.statics or self.routers)
 
 
 class MountTable:
@@ -171,9 +194,10 @@ class MountTable:
             if m.kind == STATIC:
                 pt.statics.append(m)
             else:
-                if pt.app is not None:
-                    log.warning("mount %s: replaces the app mounted at the same point before", m.point)
-                pt.app = m
+                pt.apps.append(m)
+        for pts in hosts.values():
+            for pt in pts.values():
+                pt.settle()
         self._hosts = {h: sorted(pts.values(), key=lambda p: -p.n) for h, pts in hosts.items()}
         self._update_limits()
         self.loaded = True
@@ -282,21 +306,8 @@ class MountTable:
 
     @staticmethod
     def _pick(pt: _Point, scope: dict) -> Mount | None:
-        if pt.statics:
-            if pt.app is None:
-                if len(pt.statics) == 1:
-                    return pt.statics[0]
-            elif scope.get("method") not in ("GET", "HEAD"):
-                return pt.app
-            root_path = scope.get("root_path", "")
-            scope["root_path"] = root_path + pt.prefix
-            try:
-                for m in pt.statics:
-                    if m.app.resolve(scope) is not None:
-                        return m
-            finally:
-                scope["root_path"] = root_path
-            return pt.app or pt.statics[-1]
+        if pt.mixed:  # static dirs and/or several apps at this point
+            return _pick_mixed(pt, scope)
         return pt.app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -384,6 +395,29 @@ class MountTable:
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _pick_mixed(pt: _Point, scope: dict) -> Mount | None:
+    """Static dirs first (GET/HEAD of an existing file), then apps that route the path, then ``pt.app``."""
+    statics = pt.statics
+    if statics and pt.app is None and len(statics) == 1:
+        return statics[0]
+    look = bool(statics) and (pt.app is None or scope.get("method") in ("GET", "HEAD"))
+    root_path = scope.get("root_path", "")
+    scope["root_path"] = root_path + pt.prefix  # what the app will see: its checks strip it
+    try:
+        if look:
+            for m in statics:
+                if m.app.resolve(scope) is not None:
+                    return m
+            if pt.app is None:
+                return statics[-1]
+        for m, routable in pt.routers:
+            if routable(scope):
+                return m
+    finally:
+        scope["root_path"] = root_path
+    return pt.app
 
 
 def _host_of(scope: dict) -> str | None:
