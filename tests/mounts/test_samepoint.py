@@ -97,3 +97,13 @@ def test_static_dir_and_two_apps_at_one_point(tmp_path):
     assert call(t, "POST", "/f.txt").body == b"a"
     assert call(t, target="/x").body == b"a"
     assert call(t, target="/y").body == b"plain"
+
+
+def test_django_setup_through_the_engine():
+    """The same setup served by a real worker (``__config__`` ran in the master, lifespan ran)."""
+    from tests.support import ROOT
+
+    with skitai.test_client(str(ROOT / "tests" / "apps" / "serve_samepoint.py"), args=["--workers", "1"]) as c:
+        assert c.get("/admin/").text == "wsgi GET /admin/"
+        assert c.get("/api/recent-posts").json() == {"result": ["post"]}
+        assert c.post("/api/recent-posts").status_code == 405
