@@ -20,6 +20,16 @@ Rules (documented in README "Static directories"):
   accepts br / gzip.
 - Bodies larger than ``SMALL`` use the server's ``http.response.pathsend`` /
   ``http.response.zerocopysend`` extension when offered, else 64 KiB reads.
+- Small files (<= ``cache_file_max``, 64 KiB) are kept in memory (LRU, at
+  most ``cache_size`` bytes, 16 MiB, per worker) with their response headers
+  ready, so a plain GET / HEAD costs no syscall. Why it is safe: the path
+  checks above always run first and the cache is keyed by the validated real
+  path; a URL's resolution and a cached file are re-checked with ``stat``
+  at most once per second, so an edit, a deletion or a swapped symlink is
+  seen within 1 s. Files modified less than 2 s ago are not cached (they may
+  still be being written). Requests with ``Range`` or a validator
+  (``If-None-Match`` / ``If-Modified-Since``) and files with precompressed
+  variants take the uncached path.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import mimetypes
 import os
 import stat
 import time
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -134,6 +145,43 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     return start, min(end, size - 1)
 
 
+# Request headers that need the full (uncached) answer: validators and ranges.
+_SLOW_HEADERS = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range"))
+RECHECK = 1.0       # seconds between stat checks of a cached resolution / file
+SETTLE = 2.0        # files modified more recently than this are not cached
+_monotonic = time.monotonic
+
+
+class _Cached:
+    """One small file in memory: body and the headers every plain 200 for it shares."""
+
+    __slots__ = ("body", "pre", "post", "size", "mtime_ns", "ino", "checked")
+
+    def __init__(self, body: bytes, pre: list, post: list, st: os.stat_result, now: float):
+        self.body = body
+        self.pre = pre      # etag, last-modified, accept-ranges
+        self.post = post    # content-type, content-length
+        self.size = st.st_size
+        self.mtime_ns = st.st_mtime_ns
+        self.ino = st.st_ino
+        self.checked = now
+
+
+class _Route:
+    """A URL path (already found safe) -> the validated real path, plus its ready header list."""
+
+    __slots__ = ("fspath", "rel", "max_age", "checked", "entry", "headers", "sec")
+
+    def __init__(self, fspath: str, rel: str, max_age: int | None, now: float):
+        self.fspath = fspath
+        self.rel = rel
+        self.max_age = max_age
+        self.checked = now
+        self.entry: _Cached | None | bool = None  # False: not cacheable until re-checked
+        self.headers: list | None = None
+        self.sec = -1
+
+
 def _header(scope: dict, name: bytes) -> str | None:
     for k, v in scope.get("headers", ()):
         if k == name:
@@ -145,8 +193,15 @@ class StaticFiles:
     """ASGI app serving one directory; ``resolve`` is also used to share a mount point with an app."""
 
     def __init__(self, root: str, max_age: int | dict | None = None, index: str = "index.html",
-                 precompressed: bool = True):
+                 precompressed: bool = True, cache_size: int = 16 * 1024 * 1024,
+                 cache_file_max: int = SMALL):
         self.precompressed = precompressed
+        # in-memory cache of small files (see the module docstring); cache_size=0 turns it off
+        self.cache_size = int(cache_size)
+        self.cache_file_max = min(int(cache_file_max), SMALL)
+        self._files: OrderedDict[str, _Cached] = OrderedDict()
+        self._cached_bytes = 0
+        self._routes: dict[tuple[str, str], _Route] = {}
         self.root = os.path.realpath(root)
         if not os.path.isdir(self.root):
             raise NotADirectoryError(root)
@@ -252,6 +307,12 @@ class StaticFiles:
         if method not in ("GET", "HEAD"):
             await self._reply(send, *_plain(405, "Method Not Allowed\n", [(b"allow", b"GET, HEAD")]), method)
             return
+        known = await self._cached(scope, send, method)
+        if known is True:
+            return
+        if known is not None:  # a file named directly, resolved and checked within RECHECK
+            await self._serve(scope, send, method, known[0], known[1], None)
+            return
         found = self.resolve(scope)
         if found is None:
             await self._reply(send, *_plain(404, "Not Found\n"), method)
@@ -267,6 +328,135 @@ class StaticFiles:
                               method)
             return
         await self._serve(scope, send, method, fspath, rel, st)
+
+    # -- small-file cache --------------------------------------------------
+    async def _cached(self, scope: dict, send: Any, method: str) -> bool | tuple[str, str] | None:
+        """Answer a plain GET / HEAD from memory when possible.
+
+        True = answered; (real path, rel) = a file named directly, for the
+        normal path (not cacheable, or Range / validators in the request);
+        None = unknown or not a plain file (missing, directory, unsafe):
+        the full check runs. The safety checks of ``_relative`` run on every
+        request; the syscalls of ``_inside`` and the file's stat at most
+        once per ``RECHECK`` seconds.
+        """
+        if self._relative(scope) is None:
+            return None
+        key = (scope.get("root_path", ""), scope.get("path", ""))
+        now = _monotonic()
+        route = self._routes.get(key)
+        if route is None or now - route.checked >= RECHECK:
+            route = self._route(scope, key, route, now)
+            if route is None:
+                return None
+        entry = route.entry
+        if entry is False or self.cache_size <= 0:
+            return route.fspath, route.rel
+        for k, _ in scope.get("headers", ()):
+            if k in _SLOW_HEADERS:
+                return route.fspath, route.rel
+        if entry is None or now - entry.checked >= RECHECK or self._files.get(route.fspath) is not entry:
+            entry = self._file_entry(route.fspath, now)
+            route.headers = None
+            if entry is None:
+                route.entry = False  # not cacheable: tried again when the route is re-checked
+                return route.fspath, route.rel
+            route.entry = entry
+        if route.max_age is None:
+            headers = route.headers
+            if headers is None:
+                headers = route.headers = entry.pre + entry.post
+        else:
+            sec = int(time.time())
+            headers = route.headers
+            if headers is None or route.sec != sec:
+                headers = route.headers = entry.pre + [
+                    (b"cache-control", f"max-age={route.max_age}".encode()),
+                    (b"expires", http_date(sec + route.max_age).encode())] + entry.post
+                route.sec = sec
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else entry.body})
+        return True
+
+    def _route(self, scope: dict, key: tuple[str, str], old: _Route | None, now: float) -> _Route | None:
+        """(Re)resolve a URL path with every safety check; only regular files named directly are kept."""
+        found = self.resolve(scope)
+        if found is None or (os.path.basename(found[0]) == self.index
+                             and os.path.isdir(os.path.join(self.root, found[1].lstrip("/")))):
+            if old is not None:
+                self._routes.pop(key, None)
+                self._drop(old.fspath)
+            return None
+        fspath, rel, st = found
+        if old is not None and old.fspath != fspath:
+            self._drop(old.fspath)
+        if len(self._routes) >= 4096:
+            self._routes.clear()  # bounded: many distinct URLs just start over
+        route = _Route(fspath, rel, self.max_age_for(rel, key[1]), now)
+        if st.st_size > self.cache_file_max:
+            route.entry = False
+        self._routes[key] = route
+        return route
+
+    def _drop(self, fspath: str) -> None:
+        entry = self._files.pop(fspath, None)
+        if entry is not None:
+            self._cached_bytes -= entry.size
+
+    def _file_entry(self, fspath: str, now: float) -> _Cached | None:
+        """The cached file, re-checked with one stat; read (again) when new or changed."""
+        files = self._files
+        entry = files.get(fspath)
+        if entry is not None:
+            if now - entry.checked < RECHECK:
+                files.move_to_end(fspath)
+                return entry
+            try:
+                st = os.stat(fspath)
+            except (OSError, ValueError):
+                self._drop(fspath)
+                return None
+            if (st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns and st.st_ino == entry.ino
+                    and stat.S_ISREG(st.st_mode) and not self._has_variant(fspath)):
+                entry.checked = now
+                files.move_to_end(fspath)
+                return entry
+            self._drop(fspath)
+        if self._has_variant(fspath):
+            return None
+        try:
+            with open(fspath, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or st.st_size > self.cache_file_max \
+                        or time.time() - st.st_mtime < SETTLE:
+                    return None
+                body = fh.read(st.st_size + 1)
+        except (OSError, ValueError):
+            return None
+        if len(body) != st.st_size or st.st_size > self.cache_size:
+            return None  # changed while read, or larger than the whole cache
+        pre = [(b"etag", _etag(st).encode()), (b"last-modified", http_date(int(st.st_mtime)).encode()),
+               (b"accept-ranges", b"bytes")]
+        post = [(b"content-type", content_type(fspath).encode()), (b"content-length", str(st.st_size).encode())]
+        entry = _Cached(body, pre, post, st, now)
+        files[fspath] = entry
+        self._cached_bytes += entry.size
+        while self._cached_bytes > self.cache_size and files:
+            _, old = files.popitem(last=False)
+            self._cached_bytes -= old.size
+        return entry
+
+    def _has_variant(self, fspath: str) -> bool:
+        """Whether a precompressed sibling exists (such files take the normal path)."""
+        if not self.precompressed:
+            return False
+        for _, suffix in _ENCODINGS:
+            try:
+                os.stat(fspath + suffix)
+                return True
+            except (OSError, ValueError):
+                pass
+        return False
 
     async def _reply(self, send: Any, status: int, headers: list, body: bytes, method: str) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -294,7 +484,7 @@ class StaticFiles:
         return fspath, None, True
 
     async def _serve(self, scope: dict, send: Any, method: str, fspath: str, rel: str,
-                     st: os.stat_result) -> None:
+                     st: os.stat_result | None) -> None:
         ctype = content_type(fspath)
         fspath, encoding, varies = self._variant(scope, fspath)
         try:
