@@ -4,6 +4,8 @@ The same module is served by the project's Atila on the project's Skitai and
 by the original Atila on the original Skitai (``skitaid_orig.py``), so the
 route logic is identical on both. ``BENCH_ROUTES=200`` registers 200
 ``/r{i}/<int:id>`` routes before the others (the 200-route experiment).
+The handlers are ``async def``, like the starlette peer's, so both frameworks
+run them on the event loop (a sync ``def`` would add Atila's thread-pool hop).
 """
 
 import os
@@ -18,7 +20,7 @@ def __app__():
 
 
 def _numbered(app, i):
-    def handler(context, id, q=None):
+    async def handler(context, id, q=None):
         return context.API(route=i, id=id, q=q)
 
     handler.__name__ = f"r{i}"
@@ -31,9 +33,9 @@ def __mount__(context, app):
         _numbered(app, i)
 
     @app.route("/items/<int:id>")
-    def item(context, id, q=None):
+    async def item(context, id, q=None):
         return context.API(id=id, q=q)
 
     @app.route("/hello")
-    def hello(context):
+    async def hello(context):
         return "Hello, World!"

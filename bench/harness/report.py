@@ -118,6 +118,9 @@ def render(results: dict) -> str:
         "`access_log off`, the original Skitai `skitai.log_off('/')`, this project's Skitai "
         "`--log-off /`. Skitai otherwise runs with its defaults (Prometheus metrics on; the "
         "`skitai-nometrics` row shows their cost).")
+    add("- Framework scenarios: the Atila app (`bench/apps/atila_app.py`) and the starlette app "
+        "(`bench/apps/starlette_app.py`) both use `async def` handlers with the same logic, so "
+        "neither pays a thread-pool hop.")
     leaks = meta.get("access_log_lines")
     if leaks is not None:
         add("- Checked after the run: " + ("no server wrote a request line to its output." if not leaks else
