@@ -231,8 +231,9 @@ class StaticFiles:
                 return None
         if "\x00" in rel or "\\" in rel:
             return None
-        for seg in rel.split("/"):
-            if seg == ".." or seg == ".":
+        if "." in rel:  # a "." or ".." segment, without splitting the path
+            probe = "/" + rel + "/"
+            if "/./" in probe or "/../" in probe:
                 return None
         return rel
 
