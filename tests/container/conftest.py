@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _engine_name() -> str:
-    name = os.environ.get("SKITAI_CONTAINER_ENGINE")
+    name = os.environ.get("CONTAINER_ENGINE")
     if name:
         return name
     if shutil.which("podman"):

@@ -41,7 +41,7 @@ def pod_images(engine, app_image, nginx_image, tmp_path_factory):
 
 def test_sidecar_pod_with_kube_play(engine, pod_images, tmp_path):
     if not engine.podman:
-        pytest.fail("this test needs podman (kube play); set SKITAI_CONTAINER_ENGINE=podman")
+        pytest.fail("this test needs podman (kube play); set CONTAINER_ENGINE=podman")
     app_tag, nginx_tag = pod_images
     port = free_port()
     manifest = (ROOT / "docker" / "nginx" / "pod.yaml").read_text()
