@@ -91,6 +91,9 @@ def render(results: dict) -> str:
     add("\n`n/a` = the row needed for the target was not measured (the reason is shown). The verdict uses "
         "req/s as the targets say; the last column (other server's CPU time per request / Skitai's) is "
         "a check that does not depend on how much CPU the shared machine left each server.\n")
+    add("Where a target is not met, the profile of the hot path (what each piece of a request costs, "
+        "measured per request, and what would still pay) is in "
+        "[docs/architecture.md, \"Hot path\"](../docs/architecture.md#hot-path-what-a-request-costs).\n")
 
     add("## Machine\n")
     m = meta["machine"]
