@@ -783,6 +783,9 @@ class Atila:
             it = str(it).strip()
             if not it:
                 continue
+            if it == "*":  # every peer, as the engine's preference
+                nets += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+                continue
             try:
                 nets.append(ipaddress.ip_network(it, strict=False))
             except ValueError:

@@ -256,8 +256,22 @@ class Request:
 
     # -- client address ----------------------------------------------------
     def get_remote_addr(self) -> str | None:
-        """The client address; X-Forwarded-For is believed only from trusted proxies."""
+        """The client address; X-Forwarded-For is believed only from trusted proxies.
+
+        Under Skitai the engine has already resolved ``scope["client"]`` with its
+        ``trusted_proxies`` and keeps the socket's peer in
+        ``extensions["skitai"]["peer"]``: without an ``app.trusted_proxies`` of its
+        own Atila takes the engine's answer (walking X-Forwarded-For again from
+        an already-resolved client would trust the wrong hop); with one, it walks
+        from the real peer with its own list.
+        """
         client = self.scope.get("client")
+        ext = self.scope.get("extensions")
+        sk = ext.get("skitai") if isinstance(ext, dict) else None
+        if isinstance(sk, dict) and "peer" in sk:
+            if self.app.trusted_proxies is None:
+                return client[0] if client else None
+            client = sk["peer"]
         peer = client[0] if client else None
         xff = self.headers.get("x-forwarded-for")
         if not xff or peer is None:

@@ -263,7 +263,8 @@ class List(Parser):
 
 
 def _network(item: str) -> str:
-    ipaddress.ip_network(item, strict=False)  # raises ValueError
+    if item != "*":  # "*" = every peer (trusted_proxies)
+        ipaddress.ip_network(item, strict=False)  # raises ValueError
     return item
 
 
@@ -401,9 +402,10 @@ SETTINGS: tuple[Setting, ...] = (
     _s("max_header_size", Size(), 65536, "Bytes allowed for the whole request header block."),
     _s("max_body_size", Size(), 20 << 20,
        "Bytes allowed for a request body; 0 = no limit; an app's pref.max_client_body_size overrides it."),
-    _s("trusted_proxies", List("a comma separated list of IP addresses or networks", _network),
+    _s("trusted_proxies", List("a comma separated list of IP addresses or networks, or *", _network),
        ("127.0.0.1", "::1"),
-       "Peers whose X-Forwarded-For / X-Forwarded-Proto headers are believed."),
+       "Peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto set the client and scheme; "
+       "empty = off, * = every peer (only behind a proxy)."),
     # TLS and HTTP/2, WebSocket
     _s("ssl_certfile", Text("a file path"), None, "TLS certificate chain (PEM); enables HTTPS and h2.",
        group="tls"),

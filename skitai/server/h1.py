@@ -38,6 +38,7 @@ import httptools
 
 from skitai.observability.record import RequestRecord
 
+from . import proxy
 from .context import Handoff, ServerContext
 
 log = logging.getLogger("skitai.server")
@@ -62,14 +63,16 @@ STATUS_LINES = {
 NO_BODY_STATUS = frozenset([204, 304] + list(range(100, 200)))
 
 # request headers the server itself looks at -> slot in Cycle.hv
-H_HOST, H_CL, H_TE, H_EXPECT, H_UPGRADE, H_GTXN, H_LTXN, H_AUTH, H_REFERER, H_UA, H_XFF, H_H2S = range(12)
+(H_HOST, H_CL, H_TE, H_EXPECT, H_UPGRADE, H_GTXN, H_LTXN, H_AUTH, H_REFERER, H_UA, H_XFF, H_H2S,
+ H_XRIP, H_XFP) = range(14)
 _WATCH = {
     b"host": H_HOST, b"content-length": H_CL, b"transfer-encoding": H_TE,
     b"expect": H_EXPECT, b"upgrade": H_UPGRADE, b"x-gtxnid": H_GTXN,
     b"x-ltxnid": H_LTXN, b"authorization": H_AUTH, b"referer": H_REFERER,
     b"user-agent": H_UA, b"x-forwarded-for": H_XFF, b"http2-settings": H_H2S,
+    b"x-real-ip": H_XRIP, b"x-forwarded-proto": H_XFP,
 }
-_NO_HV = [None] * 12
+_NO_HV = [None] * 14
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 # response headers the server looks at
@@ -523,6 +526,7 @@ class H1Protocol(asyncio.Protocol):
         self.req_serial = 0
         self.conn_serial = 0
         self.client = None
+        self.proxies = None                  # TrustedProxies when the peer is a trusted proxy
         self.server = None
         self.scheme = "http"
         self.tls = False
@@ -593,11 +597,13 @@ class H1Protocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = (str(peer[0]), int(peer[1]))
+            self.proxies = proxy.for_peer(ctx, self.client)
         sock = transport.get_extra_info("sockname")
         if isinstance(sock, tuple) and len(sock) >= 2:
             self.server = (str(sock[0]), int(sock[1]))
         ssl_object = transport.get_extra_info("ssl_object")
-        skitai_ext = {"worker_id": ctx.worker_id, "prefs": ctx.prefs, "early_hints": None}
+        skitai_ext = {"worker_id": ctx.worker_id, "prefs": ctx.prefs, "early_hints": None,
+                      "peer": self.client}
         self.extensions = {
             "http.response.zerocopysend": {},
             "http.response.pathsend": {},
@@ -742,7 +748,7 @@ class H1Protocol(asyncio.Protocol):
         self.head_bytes = 0
         self.url = b""
         self.headers = []
-        self.hv = [None] * 12
+        self.hv = [None] * 14
         self.dup = False
         self.read_deadline = self.ctx.request_deadline()
 
@@ -821,6 +827,9 @@ class H1Protocol(asyncio.Protocol):
             "gtxnid": gtxnid,
             "ltxnid": ltxnid,
         }
+        if self.proxies is not None and (hv[H_XFF] is not None or hv[H_XRIP] is not None
+                                         or hv[H_XFP] is not None):
+            proxy.apply(scope, self.headers, self.proxies)
         keep_alive = (parser.should_keep_alive() and not self.stopped and not ctx.draining
                       and ctx.keep_alive > 0)
         cycle = Cycle(self, scope, hv, url, keep_alive, method == "HEAD")

@@ -47,6 +47,7 @@ import h2.exceptions
 import h2.settings
 from hyperframe.frame import GoAwayFrame
 
+from . import proxy
 from .proto import (
     ASGI_VERSION,
     next_connection_serial,
@@ -615,6 +616,7 @@ class H2Protocol(asyncio.Protocol):
         self.flush_scheduled = False
         self.tls = False
         self.client = self.server = None
+        self.proxies = None
         self.conn_serial = 0
         self.req_serial = 0
         self.draining = False
@@ -672,6 +674,7 @@ class H2Protocol(asyncio.Protocol):
         sock = transport.get_extra_info("sockname")
         self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
         self.server = (sock[0], sock[1]) if isinstance(sock, tuple) else None
+        self.proxies = proxy.for_peer(self.ctx, self.client)
         register = getattr(self.ctx, "register", None)
         if callable(register):
             self.conn_serial = register(self)
@@ -981,9 +984,9 @@ class H2Protocol(asyncio.Protocol):
     def _http_scope(self, method: str, target: bytes, headers: list, scheme: str) -> dict:
         path, raw_path, qs = split_target(target)
         gtxnid, ltxnid = txn_ids(self.ctx, headers, self.conn_serial, self.req_serial)
-        ext = skitai_extensions(self.ctx, early_hints=True, http=True)
+        ext = skitai_extensions(self.ctx, early_hints=True, http=True, peer=self.client)
         ext["http.response.trailers"] = {}
-        return {
+        scope = {
             "type": "http",
             "asgi": ASGI_VERSION,
             "http_version": "2",
@@ -1000,12 +1003,16 @@ class H2Protocol(asyncio.Protocol):
             "gtxnid": gtxnid,
             "ltxnid": ltxnid,
         }
+        if self.proxies is not None:
+            proxy.apply(scope, headers, self.proxies)
+        return scope
 
     def _new_ws_stream(self, sid: int, path: bytes, headers: list, ev) -> _Stream | None:
         from .ws import WebSocketSession, build_scope
         scope = build_scope(self.ctx, path_bytes=path, headers=headers, client=self.client,
                             server=self.server, scheme="wss" if self.tls else "ws", http_version="2",
-                            conn_serial=self.conn_serial, req_serial=self.req_serial)
+                            conn_serial=self.conn_serial, req_serial=self.req_serial,
+                            proxies=self.proxies)
         s = _Stream(sid, self, scope)
         carrier = _H2WebSocketCarrier(s)
         s.ws = WebSocketSession(self.ctx, scope, carrier)

@@ -64,12 +64,13 @@ def split_target(target: bytes) -> tuple[str, bytes, bytes]:
     return path, raw, qs
 
 
-def skitai_extensions(ctx: Any, early_hints=None, http: bool = True) -> dict:
+def skitai_extensions(ctx: Any, early_hints=None, http: bool = True, peer=None) -> dict:
     ext: dict = {
         "skitai": {
             "worker_id": getattr(ctx, "worker_id", 0),
             "prefs": getattr(ctx, "prefs", None),
             "early_hints": early_hints,
+            "peer": peer,  # the socket's peer; scope["client"] may be the proxied client
         }
     }
     if http:

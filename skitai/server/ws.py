@@ -39,6 +39,7 @@ from wsproto.events import (
 )
 from wsproto.frame_protocol import CloseReason
 
+from . import proxy
 from .proto import (
     ASGI_VERSION,
     next_connection_serial,
@@ -96,10 +97,11 @@ def subprotocols_of(headers: list) -> list[str]:
 
 
 def build_scope(ctx, *, path_bytes: bytes, headers: list, client, server, scheme: str,
-                http_version: str, conn_serial: int, req_serial: int) -> dict:
+                http_version: str, conn_serial: int, req_serial: int, proxies=None) -> dict:
+    """The websocket scope; ``proxies`` (``proxy.for_peer`` of the connection) applies proxy headers."""
     path, raw_path, qs = split_target(path_bytes)
     gtxnid, ltxnid = txn_ids(ctx, headers, conn_serial, req_serial)
-    return {
+    scope = {
         "type": "websocket",
         "asgi": ASGI_VERSION,
         "http_version": http_version,
@@ -112,11 +114,14 @@ def build_scope(ctx, *, path_bytes: bytes, headers: list, client, server, scheme
         "client": client,
         "server": server,
         "subprotocols": subprotocols_of(headers),
-        "extensions": {**skitai_extensions(ctx, http=False),
+        "extensions": {**skitai_extensions(ctx, http=False, peer=client),
                        "websocket.http.response": {}},
         "gtxnid": gtxnid,
         "ltxnid": ltxnid,
     }
+    if proxies is not None:
+        proxy.apply(scope, headers, proxies)
+    return scope
 
 
 class WebSocketSession:
@@ -547,8 +552,10 @@ class H1WebSocketCarrier(asyncio.Protocol):
         server = transport.get_extra_info("sockname")
         if sock is not None and client is None:
             client = sock.getpeername()
+        client = _addr(client)
         scope = build_scope(
-            ctx, path_bytes=target, headers=headers, client=_addr(client), server=_addr(server),
+            ctx, path_bytes=target, headers=headers, client=client, server=_addr(server),
+            proxies=proxy.for_peer(ctx, client),
             scheme="wss" if tls else "ws", http_version=http_version,
             conn_serial=conn_serial if conn_serial is not None else next_connection_serial(ctx),
             req_serial=req_serial,

@@ -132,7 +132,8 @@ def test_server_writes_text_lines(tmp_path):
     assert m, lines[0]
     g = m.groupdict()
     assert g["method"] == "POST" and g["uri"] == "/echo?x=1" and g["version"] == "HTTP/1.1"
-    assert g["client"] == "127.0.0.1" and g["host"] == f"127.0.0.1:{srv.port}"
+    # the peer 127.0.0.1 is a trusted proxy by default: client = the resolved X-Forwarded-For hop
+    assert g["client"] == "9.9.9.9" and g["host"] == f"127.0.0.1:{srv.port}"
     assert (g["req"], g["status"], g["resp"]) == ("5", "200", "5")
     assert (g["gtxnid"], g["ltxnid"]) == ("GTID-W9-C1-R1", "2001")
     assert g["user"] == '"carol"' and g["bearer"] == "-"

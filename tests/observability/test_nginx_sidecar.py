@@ -194,6 +194,9 @@ def test_client_address_is_passed_on(nginx):
     assert body["x-real-ip"] == "127.0.0.2"
     # nginx appends the address it saw to what the client sent
     assert body["x-forwarded-for"] == "198.51.100.9, 127.0.0.2"
+    # nginx (127.0.0.1) is a trusted proxy: the app's scope["client"] is the address nginx saw,
+    # not the spoofed left hop
+    assert body["client"] == "127.0.0.2" and body["scheme"] == "http"
 
 
 def test_body_size_limit_is_enforced_at_the_edge(nginx):
