@@ -17,12 +17,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class Config(dict):
-    """``app.config.PRETTY_JSON = True`` and ``app.config["PRETTY_JSON"] = True`` are the same."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(DEFAULTS)
-        self.update(*args, **kwargs)
+class AttrDict(dict):
+    """A dict whose keys are attributes too (``d.x`` is ``d["x"]``), as the seeds use for config and ``g``."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -38,3 +34,11 @@ class Config(dict):
             del self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+class Config(AttrDict):
+    """``app.config.PRETTY_JSON = True`` and ``app.config["PRETTY_JSON"] = True`` are the same."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(DEFAULTS)
+        self.update(*args, **kwargs)

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from . import response as _resp
+from .config import AttrDict
 from .errors import HttpError
 from .response import Response
 
@@ -293,23 +294,8 @@ class RequestNamespace:
         delattr(self._g(), name)
 
 
-class GlobalNamespace(dict):
+class GlobalNamespace(AttrDict):
     """``app.g``: the app-wide namespace; ``app.g.x = 1`` and ``app.g["x"]`` are the same."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def _add_spec(ctx: Context, r: Response) -> None:
