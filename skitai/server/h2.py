@@ -50,6 +50,7 @@ from hyperframe.frame import GoAwayFrame
 from . import proxy
 from .proto import (
     ASGI_VERSION,
+    forget_connection,
     next_connection_serial,
     pref,
     report,
@@ -1158,13 +1159,7 @@ class H2Protocol(asyncio.Protocol):
         w = self.drain_waiter
         if w is not None and not w.done():
             w.set_result(None)
-        unregister = getattr(self.ctx, "unregister", None)
-        if callable(unregister):
-            unregister(self)
-        else:
-            conns = getattr(self.ctx, "connections", None)
-            if conns is not None:
-                conns.discard(self)
+        forget_connection(self.ctx, self)
         if not self.finished.done():
             self.finished.set_result(None)
 

@@ -41,6 +41,17 @@ def next_connection_serial(ctx: Any) -> int:
     return next(_conn_serial)
 
 
+def forget_connection(ctx: Any, conn: Any) -> None:
+    """Take a closed connection out of the worker's books (drain and metrics count them)."""
+    unregister = getattr(ctx, "unregister", None)
+    if callable(unregister):
+        unregister(conn)
+        return
+    conns = getattr(ctx, "connections", None)
+    if conns is not None:
+        conns.discard(conn)
+
+
 def txn_ids(ctx: Any, headers: list, conn_serial: int, req_serial: int) -> tuple[str, str]:
     """(gtxnid, ltxnid): kept from X-Gtxnid/X-Ltxnid when sent, else a new pair."""
     g = l_ = None

@@ -42,6 +42,7 @@ from wsproto.frame_protocol import CloseReason
 from . import proxy
 from .proto import (
     ASGI_VERSION,
+    forget_connection,
     next_connection_serial,
     pref,
     report,
@@ -685,13 +686,7 @@ class H1WebSocketCarrier(asyncio.Protocol):
         if w is not None and not w.done():
             w.set_exception(ClientDisconnected("connection lost"))
             w.exception()
-        unregister = getattr(self.ctx, "unregister", None)
-        if callable(unregister):
-            unregister(self)
-        else:
-            conns = getattr(self.ctx, "connections", None)
-            if conns is not None:
-                conns.discard(self)
+        forget_connection(self.ctx, self)
         if not self.finished.done():
             self.finished.set_result(None)
 
