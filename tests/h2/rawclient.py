@@ -116,9 +116,8 @@ class RawH2:
             pass
 
 
-def read_goaway_raw(sock, timeout: float = 5.0) -> GoAwayFrame | None:
-    """Parse raw frames from ``sock`` until a GOAWAY (or close); for floods where
-    the client-side h2 state machine would refuse to build the frames we send."""
+def iter_frames(sock, timeout: float):
+    """Yield each raw frame the server sends until it closes, errors or ``timeout`` passes."""
     buf = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -128,9 +127,9 @@ def read_goaway_raw(sock, timeout: float = 5.0) -> GoAwayFrame | None:
         except TimeoutError:
             continue
         except OSError:
-            return None
+            return
         if not data:
-            break
+            return
         buf += data
         while len(buf) >= 9:
             f, length = Frame.parse_frame_header(memoryview(buf[:9]))
@@ -138,32 +137,18 @@ def read_goaway_raw(sock, timeout: float = 5.0) -> GoAwayFrame | None:
                 break
             f.parse_body(memoryview(buf[9:9 + length]))
             buf = buf[9 + length:]
-            if isinstance(f, GoAwayFrame):
-                return f
+            yield f
+
+
+def read_goaway_raw(sock, timeout: float = 5.0) -> GoAwayFrame | None:
+    """Parse raw frames from ``sock`` until a GOAWAY (or close); for floods where
+    the client-side h2 state machine would refuse to build the frames we send."""
+    for f in iter_frames(sock, timeout):
+        if isinstance(f, GoAwayFrame):
+            return f
     return None
 
 
 def read_frames(sock, timeout: float = 3.0) -> list:
     """Every frame the server sends until it closes or ``timeout`` passes."""
-    buf = b""
-    frames = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            continue
-        except OSError:
-            break
-        if not data:
-            break
-        buf += data
-        while len(buf) >= 9:
-            f, length = Frame.parse_frame_header(memoryview(buf[:9]))
-            if len(buf) < 9 + length:
-                break
-            f.parse_body(memoryview(buf[9:9 + length]))
-            buf = buf[9 + length:]
-            frames.append(f)
-    return frames
+    return list(iter_frames(sock, timeout))
