@@ -311,51 +311,49 @@ class MountTable:
         return pt.app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        kind = scope["type"]
-        if kind == "lifespan":
+        if scope["type"] == "lifespan":
             await self._serve_lifespan(receive, send)
             return
+        await self.skitai_dispatch(scope)(scope, receive, send)
+
+    def skitai_dispatch(self, scope: dict) -> Any:
+        """The ASGI app that answers an http/websocket ``scope``, chosen synchronously.
+
+        Why: the engine calls this before it starts the request's task and then
+        runs the chosen app directly, so the table costs no coroutine layer of
+        its own. Sets ``root_path`` (and ``state``) in the scope as ``__call__``
+        does; refusals (404, 400, 413) come back as small ASGI apps.
+        """
         if not self.loaded:
             self.load()
         m = self.match(scope)
         if m is None:
-            if kind == "http":
-                await _plain(send, 404, b"Not Found\n")
-            elif kind == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
-            return
+            return _NOT_FOUND
         scope["root_path"] = scope.get("root_path", "") + m.prefix
         if m.lifespan is not None and m.lifespan.supported:
             scope["state"] = dict(m.lifespan.state)
         if self._late:
             self._adopt_prefs(scope)
-        if kind == "http":
-            limit = m.max_body
-            if limit > 0:
-                # no Content-Length: a chunked HTTP/1.1 body, or HTTP/2 DATA frames
-                chunked = not scope.get("http_version", "1.1").startswith("1") and \
-                    scope.get("method") not in ("GET", "HEAD")
-                for k, v in scope.get("headers", ()):
-                    if k == b"content-length":
-                        try:
-                            n = int(v)
-                        except ValueError:
-                            await _plain(send, 400, b"Bad Content-Length\n")
-                            return
-                        if n > limit:
-                            await _plain(send, 413, b"Request body too large\n")
-                            return
-                        chunked = False
-                        break
-                    elif k == b"transfer-encoding":
-                        chunked = True
-                if chunked:
-                    guard = _BodyGuard(receive, send, limit)
-                    await m.app(scope, guard.receive, guard.send)
-                    if guard.tripped and not guard.started:
-                        await _plain(send, 413, b"Request body too large\n")
-                    return
-        await m.app(scope, receive, send)
+        limit = m.max_body
+        if limit > 0 and scope["type"] == "http":
+            # no Content-Length: a chunked HTTP/1.1 body, or HTTP/2 DATA frames
+            chunked = not scope.get("http_version", "1.1").startswith("1") and \
+                scope.get("method") not in ("GET", "HEAD")
+            for k, v in scope.get("headers", ()):
+                if k == b"content-length":
+                    try:
+                        n = int(v)
+                    except ValueError:
+                        return _BAD_LENGTH
+                    if n > limit:
+                        return _TOO_LARGE
+                    chunked = False
+                    break
+                elif k == b"transfer-encoding":
+                    chunked = True
+            if chunked:
+                return _Guarded(m.app, limit)
+        return m.app
 
     def _adopt_prefs(self, scope: dict) -> None:
         """load() was called without prefs: take ``threads`` and ``max_body_size`` from the
@@ -437,6 +435,43 @@ async def _plain(send: Any, status: int, body: bytes) -> None:
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class _Refusal:
+    """An ASGI app that answers every request with one plain-text status."""
+
+    __slots__ = ("status", "body")
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        await _plain(send, self.status, self.body)
+
+
+_NOT_FOUND = _Refusal(404, b"Not Found\n")
+_BAD_LENGTH = _Refusal(400, b"Bad Content-Length\n")
+_TOO_LARGE = _Refusal(413, b"Request body too large\n")
+
+
+class _Guarded:
+    """A mounted app whose chunked request body is counted against the mount's limit."""
+
+    __slots__ = ("app", "limit")
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        guard = _BodyGuard(receive, send, self.limit)
+        await self.app(scope, guard.receive, guard.send)
+        if guard.tripped and not guard.started:
+            await _plain(send, 413, b"Request body too large\n")
 
 
 class _BodyGuard:

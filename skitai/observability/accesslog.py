@@ -178,7 +178,7 @@ class AccessLog:
         off = self.log_off
         if (off.prefixes or off.suffixes) and off.match(r.uri):
             return
-        line = self.format(r, active)
+        line = self.format(r.full(), active)
         self.buf.append(line)
         self.size += len(line)
         if self.size >= FLUSH_SIZE or self.loop is None:

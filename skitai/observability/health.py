@@ -51,6 +51,8 @@ class HealthApp:
         self.health_path = _pref(prefs, "health_path", "/healthz") or None
         self.ready_path = _pref(prefs, "ready_path", "/readyz") or None
         self.metrics_path = (_pref(prefs, "metrics_path", "/metrics") or None) if _metrics.enabled(prefs) else None
+        self._paths = frozenset(p for p in (self.health_path, self.ready_path, self.metrics_path) if p)
+        self._inner = getattr(type(app), "skitai_dispatch", None) and app.skitai_dispatch
 
     def __getattr__(self, name: str) -> Any:
         # attributes of the wrapped mount table (e.g. lifespan helpers) stay reachable
@@ -58,21 +60,33 @@ class HealthApp:
             raise AttributeError(name)
         return getattr(self.app, name)
 
+    def skitai_dispatch(self, scope: dict) -> Any:
+        """The app for ``scope``, chosen synchronously (see MountTable.skitai_dispatch)."""
+        if scope["type"] == "http" and scope.get("path") in self._paths:
+            return self._probe
+        inner = self._inner
+        return inner(scope) if inner is not None else self.app
+
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope.get("path", "")
-            if path == self.health_path:
-                return await self._answer(scope, send, 200, b"ok\n")
-            if path == self.ready_path:
-                if is_ready(self.ctx):
-                    return await self._answer(scope, send, 200, b"ready\n")
-                return await self._answer(scope, send, 503, b"not ready\n")
-            if path == self.metrics_path:
-                if scope.get("method") in ("GET", "HEAD"):
-                    body, ctype = _metrics.render()
-                    return await self._answer(scope, send, 200, body, ctype.encode())
-                return await self._answer(scope, send, 405, b"method not allowed\n")
+        if scope["type"] == "http" and scope.get("path") in self._paths:
+            await self._probe(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _probe(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if path == self.health_path:
+            await self._answer(scope, send, 200, b"ok\n")
+        elif path == self.ready_path:
+            if is_ready(self.ctx):
+                await self._answer(scope, send, 200, b"ready\n")
+            else:
+                await self._answer(scope, send, 503, b"not ready\n")
+        elif scope.get("method") in ("GET", "HEAD"):  # the metrics path
+            body, ctype = _metrics.render()
+            await self._answer(scope, send, 200, body, ctype.encode())
+        else:
+            await self._answer(scope, send, 405, b"method not allowed\n")
 
     @staticmethod
     async def _answer(scope: dict, send: Any, status: int, body: bytes, ctype: bytes = _TEXT) -> None:

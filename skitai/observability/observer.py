@@ -1,6 +1,8 @@
 """The one place a finished request goes: access log and metrics.
 
-Protocols call ``observer.request_done(record)`` exactly once per request;
+Protocols call ``observer.request_done(record)`` exactly once per request (a
+RequestRecord, or a lighter object with its metric fields and ``full()``, see
+record.py);
 nothing else on the hot path touches logging or metrics.
 """
 

@@ -50,6 +50,13 @@ class RequestRecord:
             return 0.0
         return max(0.0, (self.finished - self.responded) * 1000.0)
 
+    def full(self) -> RequestRecord:
+        """The complete record. Protocols may hand the observer a lighter object
+        with the fields metrics read (uri, method, mount, status, started,
+        responded, finished, request_bytes, response_bytes) and ``full()``;
+        the access log calls ``full()`` only for a line it really writes."""
+        return self
+
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__}
 

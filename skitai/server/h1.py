@@ -132,12 +132,24 @@ def _basic_user(auth: bytes) -> str | None:
     return raw.split(b":", 1)[0].decode("utf-8", "replace") or None
 
 
+class _Failing:
+    """Stands in for an app that could not be chosen: raises the error inside the request."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    async def __call__(self, scope, receive, send) -> None:
+        raise self.exc
+
+
 class Cycle:
     """One request/response exchange: the ASGI ``receive`` and ``send``."""
 
     __slots__ = (
         "proto", "scope", "hv", "keep_alive", "expect_continue", "head_only", "no_body",
-        "body", "body_complete", "body_delivered", "received", "waiters", "disconnected",
+        "body", "body_complete", "body_delivered", "request_bytes", "waiters", "disconnected",
         "response_started", "response_complete", "chunked", "pending", "status",
         "response_bytes", "response_length", "content_type", "started", "responded",
         "finished", "handoff", "url",
@@ -156,7 +168,7 @@ class Cycle:
         self.body = bytearray()
         self.body_complete = False
         self.body_delivered = False
-        self.received = 0
+        self.request_bytes = 0
         self.waiters: list | None = None  # tasks blocked in receive() (there may be several)
         self.disconnected = False
         self.response_started = False
@@ -460,8 +472,27 @@ class Cycle:
         else:
             self.proto.abort_cycle(self)
 
+    # -- the observer's view ------------------------------------------------------
+    # A Cycle is handed to the observer as it is: metrics read the few fields
+    # below (started/responded/finished/status/request_bytes/response_bytes are
+    # slots), and only a request that is really logged pays for ``full()``.
+    @property
+    def method(self) -> str:
+        return self.scope["method"]
+
+    @property
+    def uri(self) -> str:
+        return self.url.decode("latin-1")
+
+    @property
+    def mount(self) -> str | None:
+        return self.scope.get("root_path") or None
+
+    def full(self) -> RequestRecord:
+        return self.record()
+
     def record(self) -> RequestRecord:
-        """The finished request as the observer wants it."""
+        """The finished request as the access log wants it."""
         hv = self.hv
         scope = self.scope
         client = scope["client"]
@@ -475,7 +506,7 @@ class Cycle:
         r.method = scope["method"]
         r.uri = self.url.decode("latin-1")
         r.version = scope["http_version"]
-        r.request_bytes = self.received
+        r.request_bytes = self.request_bytes
         r.status = self.status
         r.response_bytes = self.response_bytes
         r.gtxnid = scope["gtxnid"]
@@ -498,6 +529,9 @@ class H1Protocol(asyncio.Protocol):
     def __init__(self, ctx: ServerContext, app=None) -> None:
         self.ctx = ctx
         self.app = app if app is not None else ctx.app
+        # the worker's app chooses the mounted app synchronously (MountTable.skitai_dispatch),
+        # so the request's task runs that app directly, without the table's coroutine layers
+        self.dispatch = getattr(type(self.app), "skitai_dispatch", None) and self.app.skitai_dispatch
         if ctx.loop is None:
             ctx.loop = asyncio.get_event_loop()
         self.loop = ctx.loop
@@ -855,9 +889,9 @@ class H1Protocol(asyncio.Protocol):
         c = self.parsing
         if c is None:
             return
-        c.received += len(body)
+        c.request_bytes += len(body)
         ceiling = self.ctx.body_ceiling
-        if ceiling and c.received > ceiling:
+        if ceiling and c.request_bytes > ceiling:
             raise _Reject(413, "request body too large")
         c.body += body
         if c.waiters:
@@ -879,13 +913,21 @@ class H1Protocol(asyncio.Protocol):
             if self.upgrade_rest is not None:
                 self._upgrade(cycle)
             return  # else waits for HttpParserUpgrade with the bytes after the head
-        self.loop.create_task(cycle.run_asgi(self.app))
+        dispatch = self.dispatch
+        if dispatch is None:
+            app = self.app
+        else:
+            try:
+                app = dispatch(cycle.scope)
+            except Exception as exc:  # e.g. an app that fails to load: a 500 from run_asgi
+                app = _Failing(exc)
+        self.loop.create_task(cycle.run_asgi(app))
 
     def cycle_done(self, cycle: Cycle) -> None:
         """The response is on the wire: log it, then go on or close."""
         observer = self.ctx.observer
         if observer is not None:
-            observer.request_done(cycle.record())
+            observer.request_done(cycle)
         if self.closed:
             return
         if not cycle.keep_alive or not cycle.body_complete or self.ctx.draining:
@@ -927,7 +969,7 @@ class H1Protocol(asyncio.Protocol):
             cycle.status = 499 if cycle.disconnected else 500
         observer = self.ctx.observer
         if observer is not None:
-            observer.request_done(cycle.record())
+            observer.request_done(cycle)
         self.stopped = True
         self.cycle = None
         if not self.closed:
@@ -954,7 +996,7 @@ class H1Protocol(asyncio.Protocol):
                 self.cycle = None
                 observer = self.ctx.observer
                 if observer is not None:
-                    observer.request_done(parsing.record())
+                    observer.request_done(parsing)
                 self._write_error(status, detail, logged=True)
             else:
                 self.abort_cycle(parsing)

@@ -71,6 +71,12 @@ class AppTable:
         if self.lifespan is not None:
             await self.lifespan.shutdown()
 
+    def skitai_dispatch(self, scope) -> Any:
+        """The app for ``scope``, chosen synchronously (see MountTable.skitai_dispatch)."""
+        if self.lifespan is not None and self.lifespan.state and "state" not in scope:
+            scope["state"] = dict(self.lifespan.state)
+        return self.app
+
     async def __call__(self, scope, receive, send) -> None:
         if self.lifespan is not None and self.lifespan.state and "state" not in scope:
             scope["state"] = dict(self.lifespan.state)
