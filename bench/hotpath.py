@@ -135,7 +135,7 @@ async def _run(spec: str, target: bytes, n: int, rounds: int, profile: bool, con
     first = []
     probe = protos[0]
     probe.transport.on_write = first.append
-    probe.data_received(request)
+    loop.call_soon(probe.data_received, request)
     await asyncio.sleep(0.2)
     probe.transport.on_write = on_write
     head = b"".join(bytes(x) for x in first)
@@ -143,14 +143,16 @@ async def _run(spec: str, target: bytes, n: int, rounds: int, profile: bool, con
         raise SystemExit(f"unexpected response: {head[:200]!r}")
     size = len(head)
 
+    call_soon = loop.call_soon
+
     async def one_round() -> float:
         batches = max(1, n // conns)
         t0 = time.perf_counter()
         for _ in range(batches):
             state["left"] = conns * size
             fut = state["fut"] = loop.create_future()
-            for proto in protos:
-                proto.data_received(request)
+            for proto in protos:  # from the loop, as a transport calls it
+                call_soon(proto.data_received, request)
             await fut
         for _ in range(3):  # let the last responses finish their bookkeeping
             await asyncio.sleep(0)

@@ -65,6 +65,7 @@ class ServerContext:
         self.draining = False
         self.ready = False
         self.conn_serial = 0
+        self.due: list = []  # (protocol, coroutine) whose first step is due (h1.start)
         # Protocol hand-off registry, filled by h2.py / ws.py (see docs/architecture.md).
         # name (lowercase Upgrade token) -> factory(Handoff) -> asyncio.Protocol
         self.upgrades: dict[str, Callable[..., Any]] = {}

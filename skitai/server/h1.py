@@ -25,10 +25,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextvars
 import logging
 import os
 import socket
 import struct
+import types
+from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
 from http import HTTPStatus
 from time import perf_counter
@@ -142,6 +145,45 @@ class _Failing:
 
     async def __call__(self, scope, receive, send) -> None:
         raise self.exc
+
+
+@types.coroutine
+def _drive(coro, ctx: contextvars.Context, yielded, exc: BaseException | None = None):
+    """Go on with ``coro`` (already started, last yielded ``yielded``) inside ``ctx``.
+
+    Awaited by a connection's runner task: each step of the request's coroutine
+    runs in the request's own context, as if the coroutine were its own task;
+    what it yields (a future, or None for a bare yield) goes to the runner
+    task, and whatever the task receives (a result, or a cancellation) is
+    passed on. ``exc`` is thrown in first (a cancel that came before the
+    runner took the coroutine over).
+    """
+    run = ctx.run
+    while True:
+        if exc is None:
+            try:
+                value = yield yielded
+            except BaseException as e:  # noqa: BLE001 - cancellation and anything thrown at the task
+                exc = e
+                continue
+            try:
+                yielded = run(coro.send, value)
+            except StopIteration:
+                return
+        else:
+            e, exc = exc, None
+            try:
+                yielded = run(coro.throw, e)
+            except StopIteration:
+                return
+
+
+def _run_due(due: list) -> None:
+    """Take the first step of every request started since the last loop iteration."""
+    batch = due[:]
+    due.clear()
+    for proto, coro in batch:
+        proto._step(coro)
 
 
 class Cycle:
@@ -569,6 +611,16 @@ class H1Protocol(asyncio.Protocol):
         self.upgrade_rest: bytes | None = None
         self.lingering = False
         self.lingered = 0
+        # Running requests without a task each (see ``start``): the connection's
+        # runner task, the future it is parked on, a started request it should
+        # go on with, and whether an eager step or the runner is busy
+        self.runner: asyncio.Task | None = None
+        self.parked: asyncio.Future | None = None
+        self.handed: tuple | None = None
+        self.stepping = False
+        self.runner_busy = False
+        self.deferred: Cycle | None = None
+        self.base_context: contextvars.Context | None = None
 
     # -- deadlines (swept by ServerContext.tick) ----------------------------
     @property
@@ -626,6 +678,7 @@ class H1Protocol(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.base_context = contextvars.copy_context()  # each request runs in a copy of it
         ctx = self.ctx
         self.conn_serial = ctx.register(self)
         peer = transport.get_extra_info("peername")
@@ -681,6 +734,9 @@ class H1Protocol(asyncio.Protocol):
         w = self.drain_waiter
         if w is not None and not w.done():
             w.set_result(None)
+        parked = self.parked
+        if parked is not None and not parked.done():
+            parked.set_result(None)  # the runner ends
 
     def pause_writing(self) -> None:
         self.writing_paused = True
@@ -754,7 +810,6 @@ class H1Protocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             self._upgrade_ready(data[exc.args[0]:] if exc.args else b"")
-            return
         except httptools.HttpParserCallbackError as exc:
             err = exc.__context__
             if isinstance(err, _Reject):
@@ -762,14 +817,22 @@ class H1Protocol(asyncio.Protocol):
             else:
                 log.error("h1 parser callback failed", exc_info=err or exc)
                 self.reject(500, "internal error")
-            return
         except httptools.HttpParserError as exc:
             self.reject(400, str(exc))
-            return
-        if self.in_head:
-            self.head_bytes += len(data)
-            if self.head_bytes > self.ctx.max_header_size:
-                self.reject(431, "request header block too large")
+        else:
+            if self.in_head:
+                if self.head_bytes == 0:
+                    self.read_deadline = self.ctx.request_deadline()  # a head split over reads
+                self.head_bytes += len(data)
+                if self.head_bytes > self.ctx.max_header_size:
+                    self.reject(431, "request header block too large")
+        c = self.deferred
+        if c is not None:
+            # started after the whole read was parsed: a body that came with the head
+            # is already there when the app asks for it
+            self.deferred = None
+            if c is self.cycle and not self.closed:
+                self.start(c)
 
     def eof_received(self):
         # A client that half-closes is treated as gone (as browsers and proxies
@@ -784,7 +847,8 @@ class H1Protocol(asyncio.Protocol):
         self.headers = []
         self.hv = [None] * 14
         self.dup = False
-        self.read_deadline = self.ctx.request_deadline()
+        # the request deadline is set by data_received when the head spans reads
+        self.read_deadline = None
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -879,7 +943,10 @@ class H1Protocol(asyncio.Protocol):
         self.parsing = cycle
         self.read_deadline = None
         if self.cycle is None:
-            self.start(cycle)
+            if cycle.handoff is None:
+                self.cycle = self.deferred = cycle  # data_received starts it after this read
+            else:
+                self.start(cycle)
         else:
             self.pipeline.append(cycle)
             if len(self.pipeline) >= PIPELINE_MAX:
@@ -921,7 +988,101 @@ class H1Protocol(asyncio.Protocol):
                 app = dispatch(cycle.scope)
             except Exception as exc:  # e.g. an app that fails to load: a 500 from run_asgi
                 app = _Failing(exc)
-        self.loop.create_task(cycle.run_asgi(app))
+        coro = cycle.run_asgi(app)
+        if self.stepping or self.runner_busy:
+            # the previous request's coroutine still runs (work after its response,
+            # e.g. background tasks): this one must not wait for it
+            self.loop.create_task(coro)
+            return
+        due = self.ctx.due
+        due.append((self, coro))
+        if len(due) == 1:
+            self.loop.call_soon(_run_due, due)
+
+    # -- running requests without a task each ----------------------------------
+    # A task per request costs more than a small app does (creation, the
+    # all-tasks WeakSet, scheduling its first step). So the first step of a
+    # request's coroutine runs from one loop callback shared by all requests
+    # parsed in the same loop iteration (``_run_due``: one phase of parsing,
+    # then one of apps, which keeps each phase's code and data hot), in its own
+    # copy of the context, with the connection's long-lived runner task as the
+    # current task (asyncio.timeout, anyio and current_task() need one). Most
+    # requests end in that step. One that has to wait is handed to the runner
+    # task, which drives it to the end (``_drive``). While the runner is busy,
+    # a new request on the connection gets a task of its own, as before.
+    def _step(self, coro) -> None:
+        loop = self.loop
+        runner = self.runner
+        if runner is None or runner.done():
+            runner = self._new_runner()
+        try:
+            _enter_task(loop, runner)
+        except RuntimeError:  # called from inside another task (tests driving the protocol)
+            loop.create_task(coro)
+            return
+        context = self.base_context.copy()
+        self.stepping = True
+        try:
+            yielded = context.run(coro.send, None)
+        except StopIteration:
+            return
+        finally:
+            self.stepping = False
+            _leave_task(loop, runner)
+        self.handed = (coro, context, yielded)
+        self.runner_busy = True
+        parked = self.parked
+        if parked is not None and not parked.done():
+            parked.set_result(None)
+
+    def _new_runner(self, exc: BaseException | None = None) -> asyncio.Task:
+        runner = self.runner = self.loop.create_task(self._run_handed(exc))
+        runner.add_done_callback(self._runner_done)
+        return runner
+
+    def _runner_done(self, runner: asyncio.Task) -> None:
+        if self.runner is runner:
+            self.runner = None
+        if self.handed is not None:
+            # it ended before it took the waiting request over: a cancel that came
+            # first (even before its first step) was meant for that request
+            self._new_runner(asyncio.CancelledError())
+
+    async def _run_handed(self, exc: BaseException | None = None) -> None:
+        """The connection's runner task: goes on with requests that had to wait."""
+        loop = self.loop
+        me = self.runner
+        try:
+            while True:
+                handed = self.handed
+                if handed is None:
+                    if self.closed:
+                        return
+                    parked = self.parked = loop.create_future()
+                    try:
+                        await parked
+                    except asyncio.CancelledError as e:
+                        if self.handed is None:
+                            raise  # a stale cancel, or the loop shuts down: a new runner comes when needed
+                        exc = e  # meant for the request handed over meanwhile
+                    finally:
+                        self.parked = None
+                    handed = self.handed
+                    if handed is None:
+                        continue
+                self.handed = None
+                coro, context, yielded = handed
+                try:
+                    await _drive(coro, context, yielded, exc)
+                finally:
+                    exc = None
+                    self.runner_busy = False
+                    if me is not None and me.cancelling():
+                        while me.uncancel():  # a cancel the request swallowed must not outlive it
+                            pass
+        finally:
+            if self.runner is me:
+                self.runner = None
 
     def cycle_done(self, cycle: Cycle) -> None:
         """The response is on the wire: log it, then go on or close."""
@@ -1087,6 +1248,9 @@ class H1Protocol(asyncio.Protocol):
         self.read_deadline = self.write_deadline = None
         self.ctx.unregister(self)
         self.closed = True  # from now on this object no longer owns the transport
+        parked = self.parked
+        if parked is not None and not parked.done():
+            parked.set_result(None)  # the runner ends
         transport = self.transport
         try:
             # the factory takes the transport over itself (set_protocol, connection_made, rest)

@@ -1,0 +1,110 @@
+"""How the h1 server runs requests without a task each (skitai/server/h1.py, ``start``).
+
+The first step of a request runs from a shared loop callback with the
+connection's runner task as the current task; a request that waits is driven
+on by that runner. These tests pin down what an app must not notice: its own
+contextvars per request, a current task, asyncio.timeout and cancellation,
+errors after a wait, and work after the response never holding up the next
+request on the same keep-alive connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.server.conftest import run_server
+from tests.server.rawhttp import Conn
+
+
+@pytest.fixture(scope="module")
+def server():
+    with run_server(app="tests.server.task_apps:app") as srv:
+        yield srv
+
+
+def _get(conn: Conn, target: str) -> tuple[int, dict]:
+    conn.send(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % target.encode())
+    r = conn.read_response()
+    return r.status, json.loads(r.body)
+
+
+@pytest.mark.parametrize("wait", ["", "&wait"])
+def test_each_request_has_its_own_contextvars(server, wait):
+    with Conn(server.port) as c:
+        for i in range(5):
+            status, data = _get(c, f"/var?r{i}{wait}")
+            assert status == 200
+            # set by the previous request on the same connection, never seen here
+            assert data["before"] == "unset", data
+            assert data["after"] == f"r{i}{wait}"
+            assert data["task"] is True
+
+
+def test_asyncio_timeout_works_in_a_request(server):
+    with Conn(server.port) as c:
+        for _ in range(3):
+            status, data = _get(c, "/timeout")
+            assert (status, data) == (200, {"outcome": "timed out", "task": True})
+
+
+def test_cancel_of_the_current_task_reaches_the_request(server):
+    with Conn(server.port) as c:
+        for _ in range(3):
+            assert _get(c, "/cancel-self") == (200, {"outcome": "cancelled"})
+            # and the connection goes on serving
+            assert _get(c, "/var?x")[1]["before"] == "unset"
+
+
+def test_a_stale_cancel_does_not_hurt_the_next_request(server):
+    with Conn(server.port) as c:
+        for _ in range(3):
+            assert _get(c, "/stale-cancel") == (200, {"ok": True})
+            status, data = _get(c, "/timeout")
+            assert (status, data["outcome"]) == (200, "timed out")
+            assert _get(c, "/var?y&wait")[1] == {"before": "unset", "after": "y&wait", "task": True}
+
+
+def test_work_after_the_response_does_not_hold_up_the_next_request(server):
+    with Conn(server.port) as c:
+        assert _get(c, "/after?2") == (200, {"ok": True})
+        t0 = time.monotonic()
+        # the first app still sleeps for 2 s; these must not wait for it
+        for i in range(3):
+            assert _get(c, f"/var?n{i}")[1]["after"] == f"n{i}"
+        assert _get(c, "/timeout")[1]["outcome"] == "timed out"
+        assert time.monotonic() - t0 < 1.5
+
+
+def test_pipelined_requests_that_wait_answer_in_order(server):
+    with Conn(server.port) as c:
+        targets = [f"/var?p{i}" + ("&wait" if i % 2 else "") for i in range(6)]
+        c.send(b"".join(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % t.encode() for t in targets))
+        for t in targets:
+            r = c.read_response()
+            assert r.status == 200
+            assert json.loads(r.body)["after"] == t[len("/var?"):]
+
+
+def test_body_sent_with_the_head_and_after_it(server):
+    with Conn(server.port) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
+        r = c.read_response()
+        assert (r.status, json.loads(r.body)) == (200, {"len": 5})
+        c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n")
+        time.sleep(0.05)
+        c.send(b"world!")
+        r = c.read_response()
+        assert (r.status, json.loads(r.body)) == (200, {"len": 6})
+
+
+def test_an_error_after_a_wait_is_a_500_and_the_server_goes_on(server):
+    with Conn(server.port) as c:
+        c.send(b"GET /boom-late HTTP/1.1\r\nHost: t\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 500
+        assert b"gtxnid" in r.body
+    with Conn(server.port) as c:
+        assert _get(c, "/var?z")[1]["before"] == "unset"
