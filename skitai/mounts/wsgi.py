@@ -44,11 +44,53 @@ class ClientDisconnected(OSError):
 
 # ------------------------------------------------------------------ pool
 
+class _Mailbox:
+    """Results from the pool threads to one event loop, one wake-up per batch.
+
+    A thread appends its result and calls ``call_soon_threadsafe`` only when no
+    drain is pending yet; the drain (on the loop) resolves every result queued
+    so far. Under load one loop wake-up (a self-pipe write on asyncio's default
+    loop, an eventfd write on uvloop) and one callback serve many requests.
+    Why it cannot lose a result: ``drain`` clears ``armed`` before it looks at
+    the deque, and a thread looks at ``armed`` only after its append.
+    """
+
+    __slots__ = ("loop", "items", "armed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.items: deque = deque()
+        self.armed = False
+
+    def post(self, fut: asyncio.Future, ok: bool, value: Any) -> None:
+        """Thread: hand ``value`` (a result, or an exception when not ``ok``) to ``fut``."""
+        self.items.append((fut, ok, value))
+        if not self.armed:
+            self.armed = True
+            try:
+                self.loop.call_soon_threadsafe(self.drain)
+            except RuntimeError:
+                pass  # the loop is closed (worker exiting): nobody waits for this any more
+
+    def drain(self) -> None:
+        """Loop: resolve every queued result (a future cancelled meanwhile is skipped)."""
+        self.armed = False
+        items = self.items
+        while items:
+            fut, ok, value = items.popleft()
+            if not fut.done():
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+
+
 class WSGIPool:
-    """A bounded pool of ``threads`` threads fed by one queue; results go back by call_soon_threadsafe.
+    """A bounded pool of ``threads`` threads fed by one queue; results go back through a ``_Mailbox``.
 
     Cheaper than ThreadPoolExecutor + wrap_future (no concurrent Future, no
-    chained callbacks): one queue put, one loop wake-up per request.
+    chained callbacks): one queue put per request, one loop wake-up per batch
+    of finished requests.
     """
 
     def __init__(self, threads: int):
@@ -57,6 +99,8 @@ class WSGIPool:
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._full = False  # all threads started
+        self._boxes: dict[asyncio.AbstractEventLoop, _Mailbox] = {}
 
     def _start(self) -> None:
         with self._lock:
@@ -64,6 +108,7 @@ class WSGIPool:
                 t = threading.Thread(target=self._work, name=f"skitai-wsgi-{len(self._workers)}", daemon=True)
                 t.start()
                 self._workers.append(t)
+            self._full = True
 
     def _work(self) -> None:
         get = self._queue.get
@@ -71,24 +116,33 @@ class WSGIPool:
             item = get()
             if item is None:
                 return
-            fut, loop, fn, args = item
+            fut, box, fn, args = item
             try:
-                result = fn(*args)
+                value = fn(*args)
             except BaseException as exc:  # noqa: B036 - handed to the awaiting coroutine
-                done, value = _set_exception, exc
+                box.post(fut, False, exc)
             else:
-                done, value = _set_result, result
-            try:
-                loop.call_soon_threadsafe(done, fut, value)
-            except RuntimeError:
-                pass  # the loop is closed (worker exiting): nobody waits for this any more
+                box.post(fut, True, value)
+
+    def mailbox(self, loop: asyncio.AbstractEventLoop) -> _Mailbox:
+        """The mailbox results for ``loop`` go through (one per loop; closed loops are dropped)."""
+        box = self._boxes.get(loop)
+        if box is None:
+            for old in [lp for lp in self._boxes if lp.is_closed()]:
+                del self._boxes[old]
+            box = self._boxes[loop] = _Mailbox(loop)
+        return box
+
+    def submit(self, fut: asyncio.Future, box: _Mailbox, fn, args: tuple) -> None:
+        """Queue ``fn(*args)``; its result goes to ``fut`` through ``box`` (both of the calling loop)."""
+        if not self._full:
+            self._start()
+        self._queue.put((fut, box, fn, args))
 
     def run(self, loop: asyncio.AbstractEventLoop, fn, *args) -> asyncio.Future:
         """Queue ``fn(*args)`` for a pool thread; await the returned future on ``loop``."""
-        if len(self._workers) < self.threads:
-            self._start()
         fut = loop.create_future()
-        self._queue.put((fut, loop, fn, args))
+        self.submit(fut, self.mailbox(loop), fn, args)
         return fut
 
     def queue_depth(self) -> int:
@@ -99,16 +153,6 @@ class WSGIPool:
         self._closed = True
         for _ in self._workers:
             self._queue.put(None)
-
-
-def _set_result(fut: asyncio.Future, result: Any) -> None:
-    if not fut.done():
-        fut.set_result(result)
-
-
-def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
 
 
 _pool: WSGIPool | None = None
@@ -239,6 +283,9 @@ class Input:
         return line
 
 
+NO_INPUT = Input(b"", False, None, None)  # wsgi.input of every request without a body: nothing to read
+
+
 class _Errors:
     def write(self, s: str) -> None:
         sys.stderr.write(s)
@@ -259,12 +306,11 @@ ERRORS = _Errors()
 _CACHE_MAX = 512  # bounded: header names / header lines are few in practice
 # request header name (bytes, lowercase) -> environ key; "" = dropped (contains "_")
 _ENV_KEYS: dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
-_ADDR: dict[Any, tuple[str, str]] = {}   # server address tuple -> (SERVER_NAME, SERVER_PORT)
-# response header (name, value) as the app gave it -> (lowercase name, value) in bytes;
-# only short values of headers the adapter does not interpret (not Content-Length)
-_HEADER_BYTES: dict[tuple, tuple[bytes, bytes]] = {}
-
-
+# response header (name, value) as the app gave it -> ((lowercase name, value) in bytes, Content-Length
+# or None); only short values, a few Content-Length values (_CL_CACHED), no Set-Cookie
+_HEADER_BYTES: dict[tuple, tuple[tuple[bytes, bytes], int | None]] = {}
+# (server address, scheme, HTTP version, multithread) -> the environ's constant part, copied per request
+_TEMPLATES: dict[tuple, dict] = {}
 def _env_key(name: bytes) -> str:
     key = _ENV_KEYS.get(name)
     if key is None:
@@ -276,79 +322,151 @@ def _env_key(name: bytes) -> str:
     return key
 
 
+def _template(server: Any, scheme: str, version: str, multithread: bool) -> dict:
+    """The keys that are the same for every request of a connection: one dict copy instead of ~12 stores."""
+    key = (server, scheme, version, multithread)
+    t = _TEMPLATES.get(key)
+    if t is None:
+        host, port = server or ("localhost", 80)
+        t = {
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port) if port is not None else "",
+            "SERVER_PROTOCOL": "HTTP/" + version,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": scheme,
+            "wsgi.errors": ERRORS,
+            "wsgi.multithread": multithread,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+        }
+        if len(_TEMPLATES) < _CACHE_MAX:
+            _TEMPLATES[key] = t
+    return t
+
+
 def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
-    root_path = scope.get("root_path", "")
-    raw = scope.get("raw_path")
-    path_b = None
-    script_b = root_path.encode("utf-8") if root_path else b""
-    if raw:
-        path_b = raw.split(b"?", 1)[0] if b"?" in raw else raw
-        if b"%" in path_b:
-            path_b = unquote_to_bytes(path_b)
-        if script_b and not path_b.startswith(script_b):
-            path_b = None
-    if path_b is None:
-        path_b = scope.get("path", "/").encode("utf-8")
-    if not script_b:
-        path_info = path_b.decode("latin-1")
-    elif path_b.startswith(script_b):
-        path_info = path_b[len(script_b):].decode("latin-1")
+    get = scope.get
+    environ = _template(get("server"), get("scheme", "http"), get("http_version", "1.1"), multithread).copy()
+    root_path = get("root_path", "")
+    raw = get("raw_path")
+    qs = get("query_string", b"").decode("latin-1")
+    if raw and not root_path and b"%" not in raw and b"?" not in raw:
+        # the common case: nothing to unquote, nothing to split off
+        path_info = uri = raw.decode("latin-1")
+        environ["SCRIPT_NAME"] = ""
     else:
-        path_info = path_b.decode("latin-1")
-    qs = scope.get("query_string", b"").decode("latin-1")
-    raw_uri = (raw.decode("latin-1") if raw else path_b.decode("latin-1")) + (("?" + qs) if qs else "")
-    server = scope.get("server") or ("localhost", 80)
-    addr = _ADDR.get(server)
-    if addr is None:
-        addr = (str(server[0]), str(server[1]) if server[1] is not None else "")
-        if len(_ADDR) < _CACHE_MAX:
-            _ADDR[server] = addr
-    client = scope.get("client")
-    environ = {
-        "REQUEST_METHOD": scope.get("method", "GET"),
-        "SCRIPT_NAME": script_b.decode("latin-1"),
-        "PATH_INFO": path_info,
-        "QUERY_STRING": qs,
-        "REQUEST_URI": raw_uri,
-        "RAW_URI": raw_uri,
-        "SERVER_NAME": addr[0],
-        "SERVER_PORT": addr[1],
-        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": body,
-        "wsgi.errors": ERRORS,
-        "wsgi.multithread": multithread,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.file_wrapper": FileWrapper,
-        "wsgi.input_terminated": True,
-        "asgi.scope": scope,
-        "skitai.gtxnid": scope.get("gtxnid"),
-        "skitai.ltxnid": scope.get("ltxnid"),
-    }
+        path_b = None
+        script_b = root_path.encode("utf-8") if root_path else b""
+        if raw:
+            path_b = raw.split(b"?", 1)[0] if b"?" in raw else raw
+            if b"%" in path_b:
+                path_b = unquote_to_bytes(path_b)
+            if script_b and not path_b.startswith(script_b):
+                path_b = None
+        if path_b is None:
+            path_b = get("path", "/").encode("utf-8")
+        if script_b and path_b.startswith(script_b):
+            path_info = path_b[len(script_b):].decode("latin-1")
+        else:
+            path_info = path_b.decode("latin-1")
+        uri = raw.decode("latin-1") if raw else path_b.decode("latin-1")
+        environ["SCRIPT_NAME"] = script_b.decode("latin-1")
+    if qs:
+        uri = uri + "?" + qs
+    environ["REQUEST_METHOD"] = get("method", "GET")
+    environ["PATH_INFO"] = path_info
+    environ["QUERY_STRING"] = qs
+    environ["REQUEST_URI"] = environ["RAW_URI"] = uri
+    environ["wsgi.input"] = body
+    environ["asgi.scope"] = scope
+    environ["skitai.gtxnid"] = get("gtxnid")
+    environ["skitai.ltxnid"] = get("ltxnid")
+    client = get("client")
     if client:
         environ["REMOTE_ADDR"] = str(client[0])
         environ["REMOTE_PORT"] = str(client[1])
     else:
         environ["REMOTE_ADDR"] = ""
     keys = _ENV_KEYS
-    for k, v in scope.get("headers", ()):
+    for k, v in get("headers", ()):
         key = keys.get(k) or _env_key(k)
         if not key:
             continue
-        value = v.decode("latin-1")
         if key in environ:
             if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
-                environ[key] = value  # the last one wins, as before
+                environ[key] = v.decode("latin-1")  # the last one wins, as before
             else:
-                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + v.decode("latin-1")
         else:
-            environ[key] = value
+            environ[key] = v.decode("latin-1")
     return environ
 
 
 # ------------------------------------------------------------------ response
+
+_STATUS: dict[str, int] = {}   # WSGI status line -> code, for lines seen before
+_CL_CACHED = 64                # at most this many distinct Content-Length values in _HEADER_BYTES
+_cl_cached = 0
+
+
+def _status_code(status: Any) -> int:
+    code = _STATUS.get(status) if type(status) is str else None
+    if code is not None:
+        return code
+    if not isinstance(status, str):
+        raise TypeError(f"WSGI status must be a str, not {type(status).__name__}")
+    try:
+        code = int(status[:3])
+    except ValueError:
+        raise ValueError(f"invalid WSGI status {status!r}") from None
+    if len(status) > 3 and status[3] != " ":
+        raise ValueError(f"invalid WSGI status {status!r}")
+    if type(status) is str and len(_STATUS) < _CACHE_MAX:
+        _STATUS[status] = code
+    return code
+
+
+def _parse_head(status: str, headers: list) -> tuple[int, list, int | None]:
+    """Check and encode what the app gave start_response: (code, [(name, value) bytes], Content-Length)."""
+    global _cl_cached
+    code = _status_code(status)
+    out = []
+    length = None
+    lines = _HEADER_BYTES
+    for item in headers:
+        hit = lines.get(item) if type(item) is tuple else None
+        if hit is not None:
+            # a (str, str) header seen before: checked and encoded then
+            pair, n = hit
+            out.append(pair)
+            if n is not None:
+                length = n
+            continue
+        name, value = item
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"WSGI header {item!r} must be a (str, str) tuple")
+        lname = name.lower()
+        if lname in _HOP:
+            continue
+        pair = (lname.encode("latin-1"), value.encode("latin-1"))
+        n = None
+        if lname == "content-length":
+            try:
+                n = length = int(value)
+            except ValueError:
+                raise ValueError(f"invalid Content-Length {value!r}") from None
+        if type(item) is tuple and type(name) is str and type(value) is str \
+                and len(lines) < _CACHE_MAX and len(value) <= 128 and lname != "set-cookie":
+            if n is None:
+                lines[item] = (pair, None)
+            elif _cl_cached < _CL_CACHED:
+                _cl_cached += 1
+                lines[item] = (pair, n)
+        out.append(pair)
+    return code, out, length
+
 
 class _Response:
     """State of one WSGI response, shared by the pool thread and the loop.
@@ -385,59 +503,34 @@ class _Response:
         self.complete: asyncio.Future | None = None    # set by the pump after the last message
 
     def start_response(self, status: str, headers: list, exc_info=None):
-        if exc_info is not None:
-            try:
+        if exc_info is None:
+            if self.status is not None:
+                raise AssertionError("start_response called a second time without exc_info")
+            code, out, length = _parse_head(status, headers)
+            # no lock needed: tick() acts only on a response with body chunks, and
+            # chunks come after a status; the status is stored last
+            self.headers, self.length = out, length
+            self.status = code
+            return self.write
+        try:
+            with self.lock:  # the loop may be sending a buffered start right now
                 if self.sent:
                     raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        elif self.status is not None:
-            raise AssertionError("start_response called a second time without exc_info")
-        if not isinstance(status, str):
-            raise TypeError(f"WSGI status must be a str, not {type(status).__name__}")
-        try:
-            code = int(status[:3])
-        except ValueError:
-            raise ValueError(f"invalid WSGI status {status!r}") from None
-        if len(status) > 3 and status[3] != " ":
-            raise ValueError(f"invalid WSGI status {status!r}")
-        out = []
-        length = None
-        lines = _HEADER_BYTES
-        for item in headers:
-            hit = lines.get(item) if type(item) is tuple else None
-            if hit is not None:
-                # a (str, str) header seen before: checked and encoded then
-                out.append(hit)
-                continue
-            name, value = item
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise TypeError(f"WSGI header {item!r} must be a (str, str) tuple")
-            lname = name.lower()
-            if lname in _HOP:
-                continue
-            pair = (lname.encode("latin-1"), value.encode("latin-1"))
-            if lname == "content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    raise ValueError(f"invalid Content-Length {value!r}") from None
-            elif type(item) is tuple and type(name) is str and type(value) is str \
-                    and len(lines) < _CACHE_MAX and len(value) <= 128 and lname != "set-cookie":
-                lines[item] = pair
-            out.append(pair)
-        with self.lock:
-            self.status, self.headers, self.length = code, out, length
+                self.status, self.headers, self.length = _parse_head(status, headers)
+        finally:
+            exc_info = None
         return self.write
 
     def write(self, data: bytes) -> None:
         if self.status is None:
             raise AssertionError("write() before start_response()")
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"WSGI body must be bytes, not {type(data).__name__}")
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"WSGI body must be bytes, not {type(data).__name__}")
+            data = bytes(data)
         if data:
             with self.lock:
-                self.chunks.append(bytes(data))
+                self.chunks.append(data)
                 self.size += len(data)
                 full = self.size > self.cap
             if full:
@@ -571,6 +664,7 @@ class WSGIAdapter:
         self._inflight: dict[_Response, float] = {}
         self._ticker: asyncio.TimerHandle | None = None
         self._ticker_loop: asyncio.AbstractEventLoop | None = None
+        self._box: _Mailbox | None = None  # results of this loop's requests come back through it
 
     def __repr__(self) -> str:
         return f"WSGIAdapter({self.name})"
@@ -598,15 +692,29 @@ class WSGIAdapter:
             await self._call_on_loop(scope, receive, send, first, more)
             return
         loop = asyncio.get_running_loop()
-        resp = _Response(send, loop, scope.get("method", "GET"))
+        pool = self._pool
+        if pool is None or self._generation != _generation or pool.threads != self.threads:
+            pool = self.pool
+        box = self._box
+        if box is None or box.loop is not loop:
+            box = self._box = _Mailbox(loop)
+        method = scope.get("method", "GET")
+        resp = _Response(send, loop, method)
         inflight = self._inflight
         inflight[resp] = loop.time() + FLUSH_AFTER
         if self._ticker is None or self._ticker_loop is not loop:
             self._ticker_loop = loop
             self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
+        fut = loop.create_future()
+        pool.submit(fut, box, self._run,
+                    (scope, Input(first, more, receive, loop) if first or more else NO_INPUT, resp))
         try:
-            result = await self.pool.run(loop, self._run, scope, Input(first, more, receive, loop), resp)
-            await self._finish(result, scope, send, resp)
+            result = await fut
+            if result[0] == "small":  # the common case: the whole response in one go
+                await send({"type": "http.response.start", "status": result[1], "headers": result[2]})
+                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else result[3]})
+            else:
+                await self._finish(result, scope, send, resp)
         except asyncio.CancelledError as exc:
             resp.cancel(exc)
             raise
@@ -661,19 +769,28 @@ class WSGIAdapter:
                     closing = False  # the loop closes it after sendfile
                     resp.abandon()
                     return plan
+            lock, chunks = resp.lock, resp.chunks
             written = 0
             for chunk in result:
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise TypeError(f"WSGI body must yield bytes, not {type(chunk).__name__}")
+                if type(chunk) is not bytes:
+                    if not isinstance(chunk, (bytearray, memoryview)):
+                        raise TypeError(f"WSGI body must yield bytes, not {type(chunk).__name__}")
+                    chunk = bytes(chunk)
                 if not chunk:
                     continue
                 if resp.status is None:
                     raise AssertionError("the app yielded a body before calling start_response()")
-                if resp.length is not None and written + len(chunk) > resp.length:
-                    chunk = bytes(chunk[:max(0, resp.length - written)])  # PEP 3333: never more than promised
+                length = resp.length
+                if length is not None and written + len(chunk) > length:
+                    chunk = chunk[:max(0, length - written)]  # PEP 3333: never more than promised
                 written += len(chunk)
-                resp.write(chunk)
-                if resp.length is not None and written >= resp.length:
+                with lock:  # what write() does, inline: the loop may take the chunks (tick)
+                    chunks.append(chunk)
+                    resp.size += len(chunk)
+                    full = resp.size > resp.cap
+                if full:
+                    resp.hand_over(True)
+                if length is not None and written >= length:
                     break
             if resp.status is None:
                 raise AssertionError("the app returned without calling start_response()")
