@@ -918,8 +918,11 @@ class Atila:
                 for n in route.int_params:
                     if params.get(n) == "notme":
                         raise HttpError("421 Misdirected Request", "'notme' is allowed only with GET")
-            content = await self._run(plan, ctx, request, scope)
-            resp = self._finalize(ctx, content)
+            if plan.simple and plan.is_async:  # no hooks: call the handler right here
+                content = await plan.func(ctx, **self._bind(plan, request))
+            else:
+                content = await self._run(plan, ctx, request, scope)
+            resp = content if type(content) is Response else self._finalize(ctx, content)
         except ConnectionAbortedError:
             return
         except Exception as exc:

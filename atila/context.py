@@ -82,7 +82,14 @@ class Context:
         return r
 
     def API(self, *args: Any, **kwargs: Any) -> Response:
-        r = _resp.make_api(self.response, *args, **kwargs)
+        if not args:  # the common ``context.API(key=value, ...)``: kwargs is already a fresh dict
+            r = self._response
+            if r is None:
+                r = self._response = Response(request=self.request)
+            r.json = kwargs
+            r.body = None
+        else:
+            r = _resp.make_api(self.response, *args, **kwargs)
         if self.app.expose_spec:
             _add_spec(self, r)
         return r

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 SPECIAL_INT_VALUES = frozenset(("me", "notme", "new"))
+RECENT_MATCHES = 1024  # parameterised (path, method) matches remembered by a Router
 
 _PARAM_RE = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
 
@@ -169,11 +170,17 @@ class Router:
         self._dynamic: dict[str, PathEntry] = {}
         self.match_attempts = 0  # regex matches tried; lets tests prove lookups are not linear
         self.routes: list[Route] = []
+        # (path, method) -> (route, params) of recent parameterised matches: a hot
+        # path like /items/42 skips the trie walk, the regex and the converters.
+        # Bounded (emptied when full), emptied when routes change; misses (404,
+        # 405) are never kept, so scanning for random paths cannot fill it.
+        self._recent: dict[tuple[str, str], tuple[Route, dict]] = {}
 
     # -- building -------------------------------------------------------
     def add(self, route: Route, optional_tail: int = 0) -> None:
         """Register a route; ``optional_tail`` trailing parameters may be omitted."""
         self.routes.append(route)
+        self._recent.clear()
         variants = [(route.segments, {})]
         segs = list(route.segments)
         for _ in range(optional_tail):
@@ -226,6 +233,10 @@ class Router:
             if hit is not None:
                 return hit[0], dict(hit[1]), None
             allowed = list(entry.allowed)
+        else:
+            recent = self._recent.get((path, method))
+            if recent is not None:
+                return recent[0], dict(recent[1]), None
         # walk the static segments of the path down the trie
         node = self.root
         stack = [node.entries] if node.entries else []
@@ -256,6 +267,11 @@ class Router:
                     continue
                 if hit[1]:
                     params.update(hit[1])
+                if allowed is None:  # (a 405 from the static table must stay a full lookup)
+                    recent = self._recent
+                    if len(recent) >= RECENT_MATCHES:
+                        recent.clear()
+                    recent[(path, method)] = (hit[0], dict(params))
                 return hit[0], params, None
         return None, None, allowed
 

@@ -285,3 +285,34 @@ def test_enable_namespace_false_uses_function_names():
     with Client(app) as c:
         assert c.get("/sub/x").text == "/sub/x"
     assert "x" in app._names and "sub.x" not in app._names
+
+
+def test_recent_matches_are_remembered_but_never_shared_or_stale():
+    from atila.routing import RECENT_MATCHES, Route, Router
+
+    def route(rule, methods=("GET",)):
+        return Route(rule, lambda context, **kw: None, frozenset(methods), None, {}, rule, None, None)
+
+    r = Router()
+    items = route("/items/<int:id>")
+    r.add(items)
+    first = r.lookup("/items/42", "GET")
+    assert first[0] is items and first[1] == {"id": 42}
+    attempts = r.match_attempts
+    first[1]["id"] = "changed by a hook"  # the caller owns what it got
+    again = r.lookup("/items/42", "GET")
+    assert again[1] == {"id": 42} and r.match_attempts == attempts  # remembered: no regex tried
+    # a route added later is seen at once (a static rule beats the remembered match)
+    exact = route("/items/42")
+    r.add(exact)
+    assert r.lookup("/items/42", "GET")[0] is exact
+    post = route("/items/<int:id>", ("POST",))
+    r.add(post)
+    assert r.lookup("/items/43", "POST")[0] is post
+    assert r.lookup("/items/43", "GET")[0] is items
+    # misses are never kept, and the memory stays bounded
+    assert r.lookup("/items/x", "GET")[0] is None
+    for i in range(RECENT_MATCHES * 3):
+        assert r.lookup(f"/items/{i + 100}", "GET")[1] == {"id": i + 100}
+    assert len(r._recent) <= RECENT_MATCHES
+    assert ("/items/x", "GET") not in r._recent
