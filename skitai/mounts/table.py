@@ -131,6 +131,7 @@ class MountTable:
         self.prefs = prefs
         self.max_ages: list[tuple[str, int]] = []
         self._hosts: dict[str | None, list[_Point]] = {}
+        self._only: Mount | None = None
         self._global_limit: int | None = None
         self._threads: int | None = None
         self._late = False
@@ -156,6 +157,7 @@ class MountTable:
         m = Mount(point, spec, app_name or "app", pref, host, path, options)
         self.mounts.append(m)
         self.loaded = False
+        self._only = None
         return m
 
     def set_max_age(self, path: str, seconds: int) -> None:
@@ -199,6 +201,9 @@ class MountTable:
             for pt in pts.values():
                 pt.settle()
         self._hosts = {h: sorted(pts.values(), key=lambda p: -p.n) for h, pts in hosts.items()}
+        # one app at / for every host (the usual container): dispatch needs no matching
+        only = self._hosts.get(None) if len(self._hosts) == 1 else None
+        self._only = only[0].app if only and len(only) == 1 and only[0].n == 0 and not only[0].mixed else None
         self._update_limits()
         self.loaded = True
 
@@ -324,11 +329,17 @@ class MountTable:
         its own. Sets ``root_path`` (and ``state``) in the scope as ``__call__``
         does; refusals (404, 400, 413) come back as small ASGI apps.
         """
-        if not self.loaded:
-            self.load()
-        m = self.match(scope)
+        m = self._only
         if m is None:
-            return _NOT_FOUND
+            if not self.loaded:
+                self.load()
+            m = self.match(scope)
+            if m is None:
+                return _NOT_FOUND
+        elif scope.get("root_path"):  # under another ASGI server started with a root path
+            m = self.match(scope)
+            if m is None:
+                return _NOT_FOUND
         scope["root_path"] = scope.get("root_path", "") + m.prefix
         if m.lifespan is not None and m.lifespan.supported:
             scope["state"] = dict(m.lifespan.state)

@@ -52,7 +52,8 @@ class HealthApp:
         self.ready_path = _pref(prefs, "ready_path", "/readyz") or None
         self.metrics_path = (_pref(prefs, "metrics_path", "/metrics") or None) if _metrics.enabled(prefs) else None
         self._paths = frozenset(p for p in (self.health_path, self.ready_path, self.metrics_path) if p)
-        self._inner = getattr(type(app), "skitai_dispatch", None) and app.skitai_dispatch
+        inner = getattr(type(app), "skitai_dispatch", None) and app.skitai_dispatch
+        self._inner = inner if inner is not None else (lambda scope: app)
 
     def __getattr__(self, name: str) -> Any:
         # attributes of the wrapped mount table (e.g. lifespan helpers) stay reachable
@@ -62,10 +63,9 @@ class HealthApp:
 
     def skitai_dispatch(self, scope: dict) -> Any:
         """The app for ``scope``, chosen synchronously (see MountTable.skitai_dispatch)."""
-        if scope["type"] == "http" and scope.get("path") in self._paths:
+        if scope["path"] in self._paths and scope["type"] == "http":
             return self._probe
-        inner = self._inner
-        return inner(scope) if inner is not None else self.app
+        return self._inner(scope)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in self._paths:

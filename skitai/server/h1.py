@@ -194,19 +194,20 @@ class Cycle:
         "body", "body_complete", "body_delivered", "request_bytes", "waiters", "disconnected",
         "response_started", "response_complete", "chunked", "pending", "status",
         "response_bytes", "response_length", "content_type", "started", "responded",
-        "finished", "handoff", "url",
+        "finished", "handoff", "url", "uri", "method",
     )
 
     def __init__(self, proto: H1Protocol, scope: dict, hv: list, url: bytes, keep_alive: bool,
-                 head_only: bool) -> None:
+                 method: str) -> None:
         self.proto = proto
         self.scope = scope
         self.hv = hv
         self.url = url
+        self.uri = url.decode("latin-1")
+        self.method = method
         self.keep_alive = keep_alive
         self.expect_continue = False
-        self.head_only = head_only
-        self.no_body = head_only
+        self.head_only = self.no_body = method == "HEAD"
         self.body = bytearray()
         self.body_complete = False
         self.body_delivered = False
@@ -515,17 +516,9 @@ class Cycle:
             self.proto.abort_cycle(self)
 
     # -- the observer's view ------------------------------------------------------
-    # A Cycle is handed to the observer as it is: metrics read the few fields
-    # below (started/responded/finished/status/request_bytes/response_bytes are
-    # slots), and only a request that is really logged pays for ``full()``.
-    @property
-    def method(self) -> str:
-        return self.scope["method"]
-
-    @property
-    def uri(self) -> str:
-        return self.url.decode("latin-1")
-
+    # A Cycle is handed to the observer as it is: metrics read a few fields
+    # (uri, method, mount, started, responded, finished, status, request_bytes,
+    # response_bytes), and only a request that is really logged pays for ``full()``.
     @property
     def mount(self) -> str | None:
         return self.scope.get("root_path") or None
@@ -546,7 +539,7 @@ class Cycle:
         r.client_port = client[1] if client else None
         r.host = hv[H_HOST].decode("latin-1") if hv[H_HOST] else None
         r.method = scope["method"]
-        r.uri = self.url.decode("latin-1")
+        r.uri = self.uri
         r.version = scope["http_version"]
         r.request_bytes = self.request_bytes
         r.status = self.status
@@ -930,7 +923,7 @@ class H1Protocol(asyncio.Protocol):
             proxy.apply(scope, self.headers, self.proxies)
         keep_alive = (parser.should_keep_alive() and not self.stopped and not ctx.draining
                       and ctx.keep_alive > 0)
-        cycle = Cycle(self, scope, hv, url, keep_alive, method == "HEAD")
+        cycle = Cycle(self, scope, hv, url, keep_alive, method)
         if hv[H_EXPECT] is not None and version == "1.1" and hv[H_EXPECT].lower() == b"100-continue":
             cycle.expect_continue = True
         if hv[H_UPGRADE] is not None and parser.should_upgrade():
