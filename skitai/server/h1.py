@@ -334,7 +334,8 @@ class Cycle:
         seen = 0
         close = False
         for header in message.get("headers") or ():
-            k = _RWATCH.get(header[0].lower())
+            name = header[0]
+            k = _RWATCH.get(name) if name.islower() else _RWATCH.get(name.lower())
             if k is not None:
                 value = header[1]
                 if k == R_CL:
@@ -594,6 +595,7 @@ class H1Protocol(asyncio.Protocol):
         self.dup = False
         self.req_serial = 0
         self.conn_serial = 0
+        self.gtxnid_prefix = "GTID-W0-C0-R"
         self.client = None
         self.proxies = None                  # TrustedProxies when the peer is a trusted proxy
         self.server = None
@@ -674,6 +676,7 @@ class H1Protocol(asyncio.Protocol):
         self.base_context = contextvars.copy_context()  # each request runs in a copy of it
         ctx = self.ctx
         self.conn_serial = ctx.register(self)
+        self.gtxnid_prefix = f"GTID-W{ctx.worker_id}-C{self.conn_serial}-R"
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.client = (str(peer[0]), int(peer[1]))
@@ -895,7 +898,7 @@ class H1Protocol(asyncio.Protocol):
         self.req_serial += 1
         gtxnid = _txn_id(hv[H_GTXN]) if hv[H_GTXN] is not None else None
         if gtxnid is None:
-            gtxnid = f"GTID-W{ctx.worker_id}-C{self.conn_serial}-R{self.req_serial}"
+            gtxnid = self.gtxnid_prefix + str(self.req_serial)
             ltxnid = "1000"
         else:
             ltxnid = _txn_id(hv[H_LTXN])
