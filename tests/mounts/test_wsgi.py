@@ -371,3 +371,86 @@ def test_cancelled_request_stops_a_thread_blocked_on_backpressure():
             await asyncio.sleep(0.02)
     asyncio.run(go())
     assert len(mounts_wsgi.CLOSED) == 1
+
+
+def test_requests_finished_together_wake_the_loop_once():
+    """Results come back through one mailbox per loop: a batch costs one call_soon_threadsafe."""
+    n = 8
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+    adapter = WSGIAdapter(app, threads=4)
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        wakeups = []
+        real = loop.call_soon_threadsafe
+
+        def counting(*args, **kw):
+            wakeups.append(args[0])
+            return real(*args, **kw)
+        loop.call_soon_threadsafe = counting
+        bodies = []
+
+        async def receive():
+            await asyncio.sleep(30)
+
+        async def send(m):
+            if m["type"] == "http.response.body":
+                bodies.append(m["body"])
+        tasks = [asyncio.create_task(adapter(make_scope("GET", f"/{i}"), receive, send)) for i in range(n)]
+        await asyncio.sleep(0)  # each task's first step queues its request for the pool
+        # block the loop while the threads finish: all results wait in the mailbox
+        deadline = time.monotonic() + 5
+        while len(adapter._box.items) < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        return wakeups, bodies
+    wakeups, bodies = asyncio.run(go())
+    assert sorted(bodies) == sorted(f"/{i}".encode() for i in range(n))
+    assert len(wakeups) == 1, wakeups
+
+
+def test_mailbox_loses_no_result_under_concurrent_posts():
+    """Four threads post bursts of results while the loop drains: every future of every burst
+    resolves (a lost wake-up would leave a burst pending until the timeout)."""
+    from skitai.mounts.wsgi import _Mailbox
+    rounds, per_thread = 300, 3
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        box = _Mailbox(loop)
+        starts = [threading.Event() for _ in range(rounds)]
+        futs = [[loop.create_future() for _ in range(4 * per_thread)] for _ in range(rounds)]
+
+        def worker(k):
+            for r in range(rounds):
+                if not starts[r].wait(5):
+                    return
+                for i, fut in enumerate(futs[r][k::4]):
+                    if i == 1:
+                        box.post(fut, False, ValueError(r))
+                    else:
+                        box.post(fut, True, r)
+        threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(4)]
+        for th in threads:
+            th.start()
+        resolved = failed = 0
+        try:
+            for r in range(rounds):
+                starts[r].set()
+                done, pending = await asyncio.wait(futs[r], timeout=2)
+                if pending:
+                    break
+                resolved += len(done)
+                failed += sum(1 for f in done if f.exception() is not None)
+        finally:
+            for ev in starts:
+                ev.set()
+            for th in threads:
+                th.join(5)
+        return resolved, failed
+    resolved, failed = asyncio.run(go())
+    assert resolved == rounds * 4 * per_thread
+    assert failed == rounds * 4
