@@ -148,3 +148,11 @@ def file_app(environ, start_response):
         headers.append(("Content-Length", environ["HTTP_X_LENGTH"]))
     start_response("200 OK", headers)
     return environ["wsgi.file_wrapper"](f, 4096)
+
+
+def gc_info(environ, start_response):
+    """What the worker did with the collector before serving (gc.freeze after the apps loaded)."""
+    import gc
+    body = json.dumps({"frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
