@@ -347,22 +347,18 @@ class MountTable:
             self._adopt_prefs(scope)
         limit = m.max_body
         if limit > 0 and scope["type"] == "http":
-            # no Content-Length: a chunked HTTP/1.1 body, or HTTP/2 DATA frames
-            chunked = not scope.get("http_version", "1.1").startswith("1") and \
-                scope.get("method") not in ("GET", "HEAD")
+            chunked = False
             for k, v in scope.get("headers", ()):
                 if k == b"content-length":
                     try:
                         n = int(v)
                     except ValueError:
                         return _BAD_LENGTH
-                    if n > limit:
-                        return _TOO_LARGE
-                    chunked = False
-                    break
-                elif k == b"transfer-encoding":
+                    return _TOO_LARGE if n > limit else m.app
+                if k == b"transfer-encoding":
                     chunked = True
-            if chunked:
+            # no Content-Length: a chunked HTTP/1.1 body, or HTTP/2 DATA frames
+            if chunked or (scope.get("http_version") == "2" and scope.get("method") not in ("GET", "HEAD")):
                 return _Guarded(m.app, limit)
         return m.app
 

@@ -84,6 +84,8 @@ class ServerContext:
         p = self.prefs
         self.keep_alive = _num(pref(p, "keep_alive"), 30.0)
         self.request_timeout = _num(pref(p, "request_timeout"), 30.0)
+        # how long an idle keep-alive connection is kept (keep_alive 0 = none kept)
+        self.idle_for = self.keep_alive if self.keep_alive > 0 else (self.request_timeout or 30.0)
         self.shutdown_timeout = _num(pref(p, "shutdown_timeout"), 30.0)
         self.max_header_size = int(_num(pref(p, "max_header_size"), 65536)) or 65536
         self.max_requests = int(_num(pref(p, "max_requests"), 0))
@@ -111,8 +113,7 @@ class ServerContext:
 
     def idle_deadline(self) -> float | None:
         """When an idle keep-alive connection is closed (keep_alive 0 = none kept)."""
-        ka = self.keep_alive
-        return self.loop.time() + (ka if ka > 0 else self.request_timeout or 30.0)
+        return self.loop.time() + self.idle_for
 
     # -- clock -------------------------------------------------------------
     def update_date(self) -> None:

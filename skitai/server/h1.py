@@ -148,8 +148,9 @@ class _Failing:
 
 
 @types.coroutine
-def _drive(coro, ctx: contextvars.Context, yielded, exc: BaseException | None = None):
-    """Go on with ``coro`` (already started, last yielded ``yielded``) inside ``ctx``.
+def _drive(cycle: Cycle, coro, ctx: contextvars.Context, yielded, exc: BaseException | None = None):
+    """Go on with the app coroutine ``coro`` of ``cycle`` (already started, last
+    yielded ``yielded``) inside ``ctx``, then tell the cycle how it ended.
 
     Awaited by a connection's runner task: each step of the request's coroutine
     runs in the request's own context, as if the coroutine were its own task;
@@ -166,24 +167,35 @@ def _drive(coro, ctx: contextvars.Context, yielded, exc: BaseException | None = 
             except BaseException as e:  # noqa: BLE001 - cancellation and anything thrown at the task
                 exc = e
                 continue
-            try:
-                yielded = run(coro.send, value)
-            except StopIteration:
-                return
+            step, arg = coro.send, value
         else:
-            e, exc = exc, None
-            try:
-                yielded = run(coro.throw, e)
-            except StopIteration:
-                return
+            step, arg, exc = coro.throw, exc, None
+        try:
+            yielded = run(step, arg)
+        except StopIteration:
+            run(cycle.app_returned)
+            return
+        except BaseException as e:  # noqa: BLE001 - the app's error, answered by the cycle
+            run(cycle.app_raised, e)
+            return
+
+
+_CoroutineType = types.CoroutineType
+
+
+async def _awaited(awaitable):
+    return await awaitable
 
 
 def _run_due(due: list) -> None:
     """Take the first step of every request started since the last loop iteration."""
     batch = due[:]
     due.clear()
-    for proto, coro in batch:
-        proto._step(coro)
+    for proto, cycle, app in batch:
+        try:
+            proto._step(cycle, app)
+        except Exception:  # never let one request keep the others of the batch from running
+            log.exception("starting a request failed")
 
 
 class Cycle:
@@ -482,18 +494,27 @@ class Cycle:
     async def run_asgi(self, app) -> None:
         try:
             await app(self.scope, self.receive, self.send)
-        except (ClientDisconnected, asyncio.CancelledError):
+        except BaseException as exc:  # noqa: BLE001 - app_raised re-raises what must stop the loop
+            self.app_raised(exc)
+        else:
+            self.app_returned()
+
+    def app_returned(self) -> None:
+        """The app's coroutine ended: it must have answered completely."""
+        if not self.response_started:
+            self._app_failed("application returned without a response", None)
+        elif not self.response_complete:
+            self._app_failed("application returned before the response was complete", None)
+
+    def app_raised(self, exc: BaseException) -> None:
+        """The app's coroutine raised: a 500 if nothing was sent yet, else the connection is dropped."""
+        if isinstance(exc, (ClientDisconnected, asyncio.CancelledError)):
             if not self.response_complete:
                 self.proto.abort_cycle(self)
-        except BaseException as exc:
-            self._app_failed("application error", exc)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-        else:
-            if not self.response_started:
-                self._app_failed("application returned without a response", None)
-            elif not self.response_complete:
-                self._app_failed("application returned before the response was complete", None)
+            return
+        self._app_failed("application error", exc)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc
 
     def _app_failed(self, what: str, exc: BaseException | None) -> None:
         scope = self.scope
@@ -984,14 +1005,13 @@ class H1Protocol(asyncio.Protocol):
                 app = dispatch(cycle.scope)
             except Exception as exc:  # e.g. an app that fails to load: a 500 from run_asgi
                 app = _Failing(exc)
-        coro = cycle.run_asgi(app)
         if self.stepping or self.runner_busy:
             # the previous request's coroutine still runs (work after its response,
             # e.g. background tasks): this one must not wait for it
-            self.loop.create_task(coro)
+            self.loop.create_task(cycle.run_asgi(app))
             return
         due = self.ctx.due
-        due.append((self, coro))
+        due.append((self, cycle, app))
         if len(due) == 1:
             self.loop.call_soon(_run_due, due)
 
@@ -1006,7 +1026,7 @@ class H1Protocol(asyncio.Protocol):
     # requests end in that step. One that has to wait is handed to the runner
     # task, which drives it to the end (``_drive``). While the runner is busy,
     # a new request on the connection gets a task of its own, as before.
-    def _step(self, coro) -> None:
+    def _step(self, cycle: Cycle, app) -> None:
         loop = self.loop
         runner = self.runner
         if runner is None or runner.done():
@@ -1014,18 +1034,25 @@ class H1Protocol(asyncio.Protocol):
         try:
             _enter_task(loop, runner)
         except RuntimeError:  # called from inside another task (tests driving the protocol)
-            loop.create_task(coro)
+            loop.create_task(cycle.run_asgi(app))
             return
         context = self.base_context.copy()
         self.stepping = True
         try:
+            coro = context.run(app, cycle.scope, cycle.receive, cycle.send)
+            if type(coro) is not _CoroutineType:  # an app returning another kind of awaitable
+                coro = _awaited(coro)
             yielded = context.run(coro.send, None)
         except StopIteration:
+            context.run(cycle.app_returned)
+            return
+        except BaseException as exc:  # noqa: BLE001 - the app's error, answered by the cycle
+            context.run(cycle.app_raised, exc)
             return
         finally:
             self.stepping = False
             _leave_task(loop, runner)
-        self.handed = (coro, context, yielded)
+        self.handed = (cycle, coro, context, yielded)
         self.runner_busy = True
         parked = self.parked
         if parked is not None and not parked.done():
@@ -1067,9 +1094,9 @@ class H1Protocol(asyncio.Protocol):
                     if handed is None:
                         continue
                 self.handed = None
-                coro, context, yielded = handed
+                cycle, coro, context, yielded = handed
                 try:
-                    await _drive(coro, context, yielded, exc)
+                    await _drive(cycle, coro, context, yielded, exc)
                 finally:
                     exc = None
                     self.runner_busy = False
@@ -1111,7 +1138,7 @@ class H1Protocol(asyncio.Protocol):
                 self.transport.close()
                 return
             if not self.in_head:
-                self.read_deadline = self.ctx.idle_deadline()
+                self.read_deadline = self.loop.time() + self.ctx.idle_for
             if self.reading_paused:
                 self.resume_reading()
 
