@@ -87,3 +87,17 @@ async def app(scope, receive, send):
         raise RuntimeError("after a wait")
     else:
         await _answer(send, {"path": path}, 404)
+
+
+def future_app(scope, receive, send):
+    """A plain function returning an awaitable that is not a coroutine (a Task)."""
+    import asyncio as _asyncio
+
+    return _asyncio.ensure_future(app(scope, receive, send))
+
+
+def raising_app(scope, receive, send):
+    """Fails when called, before any coroutine exists."""
+    if scope["type"] == "http" and scope["path"] == "/fail":
+        raise TypeError("not even a coroutine")
+    return app(scope, receive, send)

@@ -108,3 +108,20 @@ def test_an_error_after_a_wait_is_a_500_and_the_server_goes_on(server):
         assert b"gtxnid" in r.body
     with Conn(server.port) as c:
         assert _get(c, "/var?z")[1]["before"] == "unset"
+
+
+def test_an_app_returning_another_awaitable_is_awaited():
+    with run_server(app="tests.server.task_apps:future_app") as srv, Conn(srv.port) as c:
+        for i in range(3):
+            status, data = _get(c, f"/var?f{i}")
+            assert (status, data["after"]) == (200, f"f{i}")
+        assert _get(c, "/timeout")[1]["outcome"] == "timed out"
+
+
+def test_an_app_failing_when_called_is_a_500():
+    with run_server(app="tests.server.task_apps:raising_app") as srv:
+        with Conn(srv.port) as c:
+            c.send(b"GET /fail HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert c.read_response().status == 500
+        with Conn(srv.port) as c:
+            assert _get(c, "/var?ok")[1]["after"] == "ok"
