@@ -56,7 +56,7 @@ class Plan:
     """How to call one route: computed once, on first use."""
 
     __slots__ = ("func", "is_async", "is_gen", "params", "names", "var_kw", "specs", "before",
-                 "finish", "failed", "teardown", "defaults", "simple")
+                 "finish", "failed", "teardown", "defaults", "simple", "direct")
 
 
 def _join(point: str, rule: str) -> str:
@@ -745,6 +745,8 @@ class Atila:
             teardown.append(functools.partial(_mod_hook, fn, app, route))
         p.before, p.finish, p.failed, p.teardown = before, finish, failed, teardown
         p.simple = not (before or finish or failed or teardown)
+        # a GET needs nothing but the handler call (see _handle)
+        p.direct = p.simple and p.is_async and route.content_types is None
         route.plan = p
         return p
 
@@ -905,23 +907,12 @@ class Atila:
             request.routed = route.func
             request.routable = route
             request.PARAMS = params
-            if method == "OPTIONS" and route.allow_options:
-                await self._send(self._preflight(ctx, route), send, False)
-                return
-            if route.content_types is not None:
-                self._check_content_type(request, route)
-            if method not in _BODYLESS or _has_body(scope):
-                limit = self.config.get("MAX_UPLOAD_SIZE") or 0
-                await request._read_body(limit)
             plan = route.plan or self._plan(route)
-            if route.int_params and method != "GET":
-                for n in route.int_params:
-                    if params.get(n) == "notme":
-                        raise HttpError("421 Misdirected Request", "'notme' is allowed only with GET")
-            if plan.simple and plan.is_async:  # no hooks: call the handler right here
+            if plan.direct and method == "GET" and not _has_body(scope):
+                # the common case: a hook-free async handler, a GET without a body
                 content = await plan.func(ctx, **self._bind(plan, request))
             else:
-                content = await self._run(plan, ctx, request, scope)
+                content = await self._handle_slow(scope, method, route, plan, ctx, request, params)
             resp = content if type(content) is Response else self._finalize(ctx, content)
         except ConnectionAbortedError:
             return
@@ -936,6 +927,24 @@ class Atila:
             await send({"type": "http.response.early_hint",
                         "links": [f"<{u}>; rel=preload".encode("latin-1") for u in hints]})
         await self._send(resp, send, method == "HEAD", scope.get("extensions"))
+
+    async def _handle_slow(self, scope: dict, method: str, route: Route, plan: Plan, ctx: Context,
+                           request: Request, params: dict) -> Any:
+        """Everything a route may need beyond the common GET: preflight, content types, body, hooks."""
+        if method == "OPTIONS" and route.allow_options:
+            return self._preflight(ctx, route)
+        if route.content_types is not None:
+            self._check_content_type(request, route)
+        if method not in _BODYLESS or _has_body(scope):
+            limit = self.config.get("MAX_UPLOAD_SIZE") or 0
+            await request._read_body(limit)
+        if route.int_params and method != "GET":
+            for n in route.int_params:
+                if params.get(n) == "notme":
+                    raise HttpError("421 Misdirected Request", "'notme' is allowed only with GET")
+        if plan.simple and plan.is_async:  # no hooks: call the handler right here
+            return await plan.func(ctx, **self._bind(plan, request))
+        return await self._run(plan, ctx, request, scope)
 
     async def _no_route(self, ctx, path: str, method: str, allowed, send) -> None:
         request = ctx.request
