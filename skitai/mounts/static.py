@@ -20,9 +20,12 @@ Rules (documented in README "Static directories"):
   accepts br / gzip.
 - Bodies larger than ``SMALL`` use the server's ``http.response.pathsend`` /
   ``http.response.zerocopysend`` extension when offered, else 64 KiB reads.
-- Small files (<= ``cache_file_max``, 64 KiB) are kept in memory (LRU, at
-  most ``cache_size`` bytes, 16 MiB, per worker) with their response headers
-  ready, so a plain GET / HEAD costs no syscall. Why it is safe: the path
+- Small files (<= ``cache_max_file``, default 64 KiB) are kept in memory
+  (LRU, at most ``cache_size`` bytes, default 16 MiB, per worker and mount;
+  ``cache_size=0`` turns it off) with their response headers ready, so a
+  plain GET / HEAD costs no syscall. Both come from the mount options, else
+  the ``static_cache_size`` / ``static_cache_max_file`` preferences (see
+  ``cache_options``). Why it is safe: the path
   checks above always run first and the cache is keyed by the validated real
   path; a URL's resolution and a cached file are re-checked with ``stat``
   at most once per second, so an edit, a deletion or a swapped symlink is
@@ -39,10 +42,13 @@ import functools
 import mimetypes
 import os
 import stat
+import sys
 import time
 from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
+
+from skitai.config.settings import Size
 
 SMALL = 64 * 1024
 CHUNK = 64 * 1024
@@ -152,6 +158,38 @@ SETTLE = 2.0        # files modified more recently than this are not cached
 _monotonic = time.monotonic
 
 
+CACHE_SIZE = 16 * 1024 * 1024  # default cache_size (bytes per mount and worker)
+_CACHE_PREFS = (("cache_size", "static_cache_size", CACHE_SIZE), ("cache_max_file", "static_cache_max_file", SMALL))
+
+
+def _size(name: str, raw: Any) -> int:
+    """A cache size option as bytes (int or "16M"-style string); ValueError naming the option."""
+    parser = Size()
+    try:
+        return parser(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected {parser.accepted}") from None
+
+
+def cache_options(options: dict, prefs: Any = None) -> dict[str, Any]:
+    """``cache_size`` / ``cache_max_file`` for one static mount: its own option, else the
+    ``static_cache_size`` / ``static_cache_max_file`` preference, else the default.
+
+    Why the fallback to ``skitai._prefs``: in the engine the table loads in the
+    worker before it has seen the server's prefs (it adopts them from the first
+    request), while the resolved prefs were stored on the package before fork.
+    """
+    if prefs is None:
+        prefs = getattr(sys.modules.get("skitai"), "_prefs", None)
+    out = {}
+    for option, pref_name, default in _CACHE_PREFS:
+        value = options.get(option)
+        if value is None:
+            value = getattr(prefs, pref_name, None) if prefs is not None else None
+        out[option] = default if value is None else value
+    return out
+
+
 class _Cached:
     """One small file in memory: body and the headers every plain 200 for it shares."""
 
@@ -193,12 +231,12 @@ class StaticFiles:
     """ASGI app serving one directory; ``resolve`` is also used to share a mount point with an app."""
 
     def __init__(self, root: str, max_age: int | dict | None = None, index: str = "index.html",
-                 precompressed: bool = True, cache_size: int = 16 * 1024 * 1024,
-                 cache_file_max: int = SMALL):
+                 precompressed: bool = True, cache_size: int | str = CACHE_SIZE,
+                 cache_max_file: int | str = SMALL):
         self.precompressed = precompressed
         # in-memory cache of small files (see the module docstring); cache_size=0 turns it off
-        self.cache_size = int(cache_size)
-        self.cache_file_max = min(int(cache_file_max), SMALL)
+        self.cache_size = _size("cache_size", cache_size)
+        self.cache_max_file = _size("cache_max_file", cache_max_file)
         self._files: OrderedDict[str, _Cached] = OrderedDict()
         self._cached_bytes = 0
         self._routes: dict[tuple[str, str], _Route] = {}
@@ -394,7 +432,7 @@ class StaticFiles:
         if len(self._routes) >= 4096:
             self._routes.clear()  # bounded: many distinct URLs just start over
         route = _Route(fspath, rel, self.max_age_for(rel, key[1]), now)
-        if st.st_size > self.cache_file_max:
+        if st.st_size > self.cache_max_file:
             route.entry = False
         self._routes[key] = route
         return route
@@ -428,7 +466,7 @@ class StaticFiles:
         try:
             with open(fspath, "rb") as fh:
                 st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode) or st.st_size > self.cache_file_max \
+                if not stat.S_ISREG(st.st_mode) or st.st_size > self.cache_max_file \
                         or time.time() - st.st_mtime < SETTLE:
                     return None
                 body = fh.read(st.st_size + 1)

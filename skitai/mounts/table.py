@@ -35,7 +35,7 @@ from typing import Any
 
 from .lifespan import Lifespan
 from .loader import ASGI, STATIC, WSGI, MountError, load_spec, pref_get, run_config_hook
-from .static import StaticFiles
+from .static import StaticFiles, cache_options
 from .wsgi import WSGIAdapter
 from .wsgi import queue_depth as _wsgi_queue_depth
 
@@ -227,7 +227,8 @@ class MountTable:
         if kind == STATIC:
             try:
                 m.app = StaticFiles(obj, max_age=m.options.get("max_age"), index=m.options.get("index", "index.html"),
-                                    precompressed=m.options.get("precompressed", True))
+                                    precompressed=m.options.get("precompressed", True),
+                                    **cache_options(m.options, self.prefs))
             except (ValueError, TypeError) as exc:
                 raise MountError(m.point, f"bad static options: {exc}") from None
             m.app.global_max_age = self.max_ages
