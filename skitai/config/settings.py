@@ -274,6 +274,55 @@ class Port(Int):
                          "a port number from 1 to 65535" + (" (0 = off)" if allow_zero else ""))
 
 
+# sun_path is 108 bytes on Linux, one of them the terminating NUL
+UNIX_PATH_MAX = 107
+
+
+class UnixPath(Text):
+    """A unix socket file path; ``unix:/path`` (gunicorn's bind form) is accepted too."""
+
+    def __init__(self):
+        super().__init__(f"a file path of at most {UNIX_PATH_MAX} bytes (unix:/path accepted; empty = off)")
+
+    def __call__(self, raw: Any) -> str | None:
+        value = super().__call__(raw)
+        if not value:
+            return None
+        if value.startswith("unix:"):
+            value = value[5:]
+            if not value:
+                raise ValueError("empty path")
+        if "\x00" in value or value.endswith("/"):
+            raise ValueError("not a file path")
+        if len(value.encode("utf-8", "surrogateescape")) > UNIX_PATH_MAX:
+            raise ValueError("path too long for a unix socket")
+        return value
+
+
+class FileMode(Parser):
+    """Octal permission bits: "660", "0660", "0o660" (text is always octal); an int from code as is."""
+
+    kind = "mode"
+    accepted = "octal permissions from 0 to 777 (e.g. 660, 0o660)"
+
+    def __call__(self, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("a boolean is not a mode")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and re.fullmatch(r"\s*(?:0o?)?[0-7]{1,4}\s*", raw.lower()):
+            text = raw.strip().lower()
+            value = int(text[2:] if text.startswith("0o") else text, 8)
+        else:
+            raise ValueError("not an octal mode")
+        if not 0 <= value <= 0o777:
+            raise ValueError("out of range")
+        return value
+
+    def format(self, value: Any) -> str:
+        return "" if value is None else f"0o{value:03o}"
+
+
 class UrlPath(Text):
     def __init__(self):
         super().__init__('a URL path starting with "/" (empty = off)', r"/[^\s?#]*")
@@ -368,6 +417,15 @@ SETTINGS: tuple[Setting, ...] = (
        "Address to listen on; 0.0.0.0 (or ::) to accept connections from other hosts."),
     _s("port", Port(), 5000, "TCP port to listen on.", fallback_env=("PORT",)),
     _s("backlog", Int(1), 2048, "Listen queue length of the listening socket."),
+    _s("uds", UnixPath(), None,
+       "Unix domain socket to listen on (for a proxy on the same host, e.g. an nginx sidecar); "
+       "it replaces the TCP listener unless port is also set explicitly (code, PORT or SKITAI_PORT, "
+       "--port), then both are served. Plain HTTP/1.1, h2c and WebSocket (no TLS on it). "
+       "A stale socket file is replaced; the file is removed on a clean stop. "
+       "Its peers count as 127.0.0.1 for trusted_proxies."),
+    _s("uds_mode", FileMode(), 0o666,
+       "Permissions of the uds socket file (who may connect); 0o666 reaches as far as 127.0.0.1 does, "
+       "0o660 limits it to the owner's group."),
     # processes and threads
     _s("workers", Int(0), 0,
        "Worker processes; 0 = the CPUs this process may use (affinity and cgroup quota aware).",
@@ -440,6 +498,11 @@ SETTINGS: tuple[Setting, ...] = (
     _s("app", Text("module:attr, a package, a file path or a static directory"), None,
        "App mounted at / (what `skitai serve APP` takes).", group="app"),
     _s("mounts", Mounts(), (), "More mounts: POINT=SPEC pairs separated by ';'.", group="app"),
+    _s("static_cache_size", Size(), 16 << 20,
+       "Static dirs: bytes of small files kept in memory per mount and worker; 0 = off "
+       "(a mount's cache_size= overrides it).", group="app"),
+    _s("static_cache_max_file", Size(), 64 << 10,
+       "Static dirs: largest file kept in memory (a mount's cache_max_file= overrides it).", group="app"),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
