@@ -1033,7 +1033,8 @@ class Atila:
         if not plan.var_kw and not plan.specs and not request._body:
             # the common GET: path parameters, then the query string, then defaults
             path_params = request.PARAMS
-            url = request.URL if request.scope.get("query_string") else _EMPTY
+            qs = request.scope.get("query_string")
+            url = (request._query if request._query is not None else request.URL) if qs else _EMPTY
             kwargs = {}
             missing = None
             for name, default in plan.params:
@@ -1047,11 +1048,9 @@ class Atila:
                     missing.append(name)
             if missing:
                 raise _arg_error("missing", missing)
-            if url:
+            if url and not plan.names.issuperset(url):
                 names = plan.names
-                extra = [k for k in url if k not in names]
-                if extra:
-                    raise _arg_error("undeclared", extra)
+                raise _arg_error("undeclared", [k for k in url if k not in names])
             return kwargs
         args = request.ARGS
         for spec in plan.specs:
