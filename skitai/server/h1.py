@@ -705,6 +705,9 @@ class H1Protocol(asyncio.Protocol):
         sock = transport.get_extra_info("sockname")
         if isinstance(sock, tuple) and len(sock) >= 2:
             self.server = (str(sock[0]), int(sock[1]))
+        elif isinstance(sock, str) and sock:  # uds: ASGI server = (path, None), client None
+            self.server = (sock, None)
+            self.proxies = proxy.for_unix(ctx)
         ssl_object = transport.get_extra_info("ssl_object")
         skitai_ext = {"worker_id": ctx.worker_id, "prefs": ctx.prefs, "early_hints": None,
                       "peer": self.client}

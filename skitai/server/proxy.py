@@ -88,6 +88,16 @@ def for_peer(ctx: Any, peer: Any) -> TrustedProxies | None:
     return tp
 
 
+# A peer on the unix socket (``uds``) is a local process allowed in by the socket
+# file's mode: trusted_proxies sees it as 127.0.0.1 (the nginx sidecar case).
+UNIX_PEER = ("127.0.0.1", 0)
+
+
+def for_unix(ctx: Any) -> TrustedProxies | None:
+    """Once per unix-socket connection: ``for_peer`` of a loopback peer."""
+    return for_peer(ctx, UNIX_PEER)
+
+
 def _ip(value: str) -> str | None:
     value = value.strip()
     try:
