@@ -1103,9 +1103,11 @@ class H1Protocol(asyncio.Protocol):
                 finally:
                     exc = None
                     self.runner_busy = False
-                    if me is not None and me.cancelling():
-                        while me.uncancel():  # a cancel the request swallowed must not outlive it
-                            pass
+                if me is not None and me.cancelling():
+                    # cancelled, and the request swallowed it without uncancel(): a task of
+                    # its own would end here, so this runner does too (loop shutdown waits
+                    # for it); the next request makes a new one
+                    return
         finally:
             if self.runner is me:
                 self.runner = None

@@ -82,6 +82,13 @@ async def app(scope, receive, send):
             if not msg.get("more_body"):
                 break
         await _answer(send, {"len": len(body)})
+    elif path == "/swallow-cancel":
+        # ignores one cancellation (bad manners, but apps do it): the worker must still stop
+        await _answer(send, {"ok": True})
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass
     elif path == "/boom-late":
         await asyncio.sleep(0)
         raise RuntimeError("after a wait")

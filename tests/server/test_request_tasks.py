@@ -125,3 +125,18 @@ def test_an_app_failing_when_called_is_a_500():
             assert c.read_response().status == 500
         with Conn(srv.port) as c:
             assert _get(c, "/var?ok")[1]["after"] == "ok"
+
+
+def test_sigterm_stops_a_worker_whose_app_swallows_the_cancel():
+    import signal
+
+    with run_server("--shutdown-timeout", "0.5", app="tests.server.task_apps:app") as srv:
+        with Conn(srv.port) as c:
+            assert _get(c, "/swallow-cancel") == (200, {"ok": True})
+            # the app works on after its response; the same connection serves on meanwhile
+            assert _get(c, "/var?q")[1]["after"] == "q"
+            srv.proc.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            code = srv.proc.wait(timeout=10)
+        assert time.monotonic() - t0 < 8
+        assert code == 0, srv.output() if hasattr(srv, "output") else code
