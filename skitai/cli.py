@@ -154,6 +154,13 @@ def _launch(command: str | None, prefs: Preferences, table: Any) -> int:
         except TLSConfigError as e:
             print(f"skitai: {e}", file=sys.stderr)
             return EXIT_CONFIG
+    if getattr(prefs, "uds", None) and command in (None, "start", "restart"):
+        from .process.sockets import check_unix
+        try:  # a daemon start asks its pid file whether it is running, not the socket
+            check_unix(prefs, live=command is None)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            return EXIT_CONFIG
     if command is not None:
         from .process import daemon
 

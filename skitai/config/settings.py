@@ -424,8 +424,8 @@ SETTINGS: tuple[Setting, ...] = (
        "A stale socket file is replaced; the file is removed on a clean stop. "
        "Its peers count as 127.0.0.1 for trusted_proxies."),
     _s("uds_mode", FileMode(), 0o666,
-       "Permissions of the uds socket file (who may connect); 0o666 reaches as far as 127.0.0.1 does, "
-       "0o660 limits it to the owner's group."),
+       "Permissions of the uds socket file: who may connect. 0o666 = every local user (as with 127.0.0.1); "
+       "0o660 = the server's user and group only."),
     # processes and threads
     _s("workers", Int(0), 0,
        "Worker processes; 0 = the CPUs this process may use (affinity and cgroup quota aware).",

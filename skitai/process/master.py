@@ -176,11 +176,8 @@ class Master:
                 self.exit_code = 1
         finally:
             self._restore_signals()
-            for s in self.sockets or ():
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            from .sockets import release
+            release(self.sockets)  # closes them; removes the uds socket file this master bound
             self._remove_pidfile()
             if self._prepared:
                 _metric("cleanup_master")
@@ -710,7 +707,7 @@ def _sockname(s) -> str:
     if isinstance(name, tuple):
         host = name[0]
         return f"[{host}]:{name[1]}" if ":" in host else f"{host}:{name[1]}"
-    return str(name)
+    return f"unix:{name}" if isinstance(name, str) else str(name)
 
 
 def main(prefs, table=None, worker_fn=None, ready_fallback: float | None = None) -> int:

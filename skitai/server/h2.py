@@ -676,6 +676,9 @@ class H2Protocol(asyncio.Protocol):
         self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
         self.server = (sock[0], sock[1]) if isinstance(sock, tuple) else None
         self.proxies = proxy.for_peer(self.ctx, self.client)
+        if isinstance(sock, str) and sock:  # uds: ASGI server = (path, None), client None
+            self.server = (sock, None)
+            self.proxies = proxy.for_unix(self.ctx)
         register = getattr(self.ctx, "register", None)
         if callable(register):
             self.conn_serial = register(self)

@@ -156,14 +156,15 @@ async def _serve(prefs: Any, sockets: list, table: Any, worker_id: int) -> int:
     try:
         forward = int(getattr(prefs, "forward_port", 0) or 0) if sslctx is not None else 0
         for sock in sockets:
-            if forward and sock.getsockname()[1] == forward:  # skitai.enable_forward: redirect only
+            unix = sock.family == getattr(socket, "AF_UNIX", None)  # uds: plain, the proxy in front does TLS
+            if forward and not unix and sock.getsockname()[1] == forward:  # skitai.enable_forward: redirect only
                 from .forward import RedirectProtocol
                 to = int(getattr(prefs, "port", 443) or 443)
                 servers.append(await loop.create_server(
                     lambda to=to: RedirectProtocol(to), sock=sock, backlog=backlog))
                 continue
             servers.append(await loop.create_server(
-                lambda: H1Protocol(ctx, app), sock=sock, backlog=backlog, ssl=sslctx))
+                lambda: H1Protocol(ctx, app), sock=sock, backlog=backlog, ssl=None if unix else sslctx))
     except Exception:
         log.exception("worker #%s: cannot serve the sockets", worker_id)
         for s in servers:

@@ -554,9 +554,11 @@ class H1WebSocketCarrier(asyncio.Protocol):
         if sock is not None and client is None:
             client = sock.getpeername()
         client = _addr(client)
+        unix = isinstance(server, str) and bool(server)  # uds: server = (path, None), client None
         scope = build_scope(
-            ctx, path_bytes=target, headers=headers, client=client, server=_addr(server),
-            proxies=proxy.for_peer(ctx, client),
+            ctx, path_bytes=target, headers=headers, client=client,
+            server=(server, None) if unix else _addr(server),
+            proxies=proxy.for_unix(ctx) if unix else proxy.for_peer(ctx, client),
             scheme="wss" if tls else "ws", http_version=http_version,
             conn_serial=conn_serial if conn_serial is not None else next_connection_serial(ctx),
             req_serial=req_serial,
