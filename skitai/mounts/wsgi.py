@@ -479,10 +479,10 @@ class _Response:
     (backpressure from the client's socket).
     """
 
-    __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "method", "cap",
+    __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "cap",
                  "lock", "room", "outbox", "out_bytes", "pumping", "broken", "finished", "complete")
 
-    def __init__(self, send: Any, loop: asyncio.AbstractEventLoop | None, method: str):
+    def __init__(self, send: Any, loop: asyncio.AbstractEventLoop | None):
         self.status: int | None = None
         self.headers: list | None = None
         self.sent = False                # the response start is in the outbox (or on the wire)
@@ -491,7 +491,6 @@ class _Response:
         self.send = send
         self.loop = loop
         self.length: int | None = None
-        self.method = method
         self.cap = BUFFER if loop is not None else sys.maxsize  # on the loop, write() only buffers
         self.lock = threading.Lock()
         self.room: threading.Condition | None = None   # created when streaming starts
@@ -612,18 +611,6 @@ class _Response:
             if last and self.complete is not None and not self.complete.done():
                 self.complete.set_result(None)
 
-    def finish(self) -> bytes | None:
-        """Thread, app done: the whole body if nothing was sent yet (fast path), else None
-        after queueing the rest for the pump."""
-        with self.lock:
-            self.finished = True
-            if not self.sent:
-                body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
-                self.chunks.clear()
-                return body
-        self.hand_over(False)
-        return None
-
     def cancel(self, why: BaseException) -> None:
         """Loop: the request was cancelled; a thread streaming it stops at its next block."""
         with self.lock:
@@ -699,7 +686,7 @@ class WSGIAdapter:
         if box is None or box.loop is not loop:
             box = self._box = _Mailbox(loop)
         method = scope.get("method", "GET")
-        resp = _Response(send, loop, method)
+        resp = _Response(send, loop)
         inflight = self._inflight
         inflight[resp] = loop.time() + FLUSH_AFTER
         if self._ticker is None or self._ticker_loop is not loop:
@@ -794,9 +781,15 @@ class WSGIAdapter:
                     break
             if resp.status is None:
                 raise AssertionError("the app returned without calling start_response()")
-            body = resp.finish()
-            if body is not None:
+            with lock:  # what finish() does, inline
+                resp.finished = True
+                small = not resp.sent
+                if small:
+                    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    chunks.clear()
+            if small:
                 return ("small", resp.status, _finish_headers(resp, len(body)), body)
+            resp.hand_over(False)
             return ("streamed",)
         except ClientDisconnected:
             resp.abandon()
@@ -847,7 +840,7 @@ class WSGIAdapter:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        resp = _Response(send, None, scope.get("method", "GET"))
+        resp = _Response(send, None)
         environ = build_environ(scope, Input(bytes(body), False, None, None), False)
         try:
             result = self.app(environ, resp.start_response)
