@@ -287,3 +287,29 @@ def test_skitai_run_script_takes_uds(sdir):
         assert srv.stop(signal.SIGINT) == 0
     assert not os.path.exists(path)
 
+
+
+@pytest.mark.slow
+def test_shipped_nginx_sidecar_config_proxies_over_the_socket(sdir):
+    """docker/nginx/ with its upstream pointed at ``unix:PATH``: the sidecar-over-a-shared-volume case."""
+    from tests.observability.test_nginx_sidecar import Nginx
+
+    os.chmod(sdir, 0o755)  # nginx workers (nobody) must reach the socket: directory and 0o666 file
+    path = os.path.join(sdir, "app.sock")
+    with server(path) as srv:
+        wait_uds(srv, path)
+        ng = Nginx(1)  # port 1: a marker, the upstream line is pointed at the socket below
+        conf = ng.base / "conf.d" / "skitai.conf"
+        text = conf.read_text()
+        assert "server 127.0.0.1:1 " in text
+        conf.write_text(text.replace("server 127.0.0.1:1 ", f"server unix:{path} "))
+        with ng:
+            transport = httpx.HTTPTransport(local_address="127.0.0.2")
+            with httpx.Client(transport=transport, timeout=10) as c:
+                for _ in range(3):
+                    r = c.get(ng.url + "/")
+                    assert r.status_code == 200, ng.errors()
+                    info = r.json()
+                    assert info["server"] == [path, None]
+                    # nginx on the socket is trusted: the client is what nginx saw
+                    assert info["client"] == ["127.0.0.2", 0] and info["peer"] is None
