@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 
 import httpx
 import pytest
@@ -170,6 +171,22 @@ def test_stale_socket_file_is_replaced_and_removed_on_sigterm(sdir):
         assert stat.S_IMODE(os.lstat(path).st_mode) == 0o666
         assert srv.stop(signal.SIGTERM) == 0, srv.output()
         assert not os.path.exists(path), srv.output()
+
+
+def test_replaced_worker_keeps_serving_the_same_socket_file(sdir):
+    """The master holds the socket: a worker leaving (max_requests) neither closes nor unlinks it."""
+    path = os.path.join(sdir, "app.sock")
+    with server(path, "--max-requests", "2") as srv:
+        wait_uds(srv, path)
+        first = worker_pids(srv.pid)
+        pids = set()
+        for _ in range(12):
+            pids.add(get_json(path)["pid"])
+            if len(pids) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(pids) >= 2, srv.output()  # a new worker answered on the same file
+        assert worker_pids(srv.pid) != first and stat.S_ISSOCK(os.lstat(path).st_mode)
 
 
 def test_sigkilled_server_leaves_a_file_the_next_start_replaces(sdir):
