@@ -311,6 +311,8 @@ _ENV_KEYS: dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length
 _HEADER_BYTES: dict[tuple, tuple[tuple[bytes, bytes], int | None]] = {}
 # (server address, scheme, HTTP version, multithread) -> the environ's constant part, copied per request
 _TEMPLATES: dict[tuple, dict] = {}
+
+
 def _env_key(name: bytes) -> str:
     key = _ENV_KEYS.get(name)
     if key is None:
@@ -348,7 +350,10 @@ def _template(server: Any, scheme: str, version: str, multithread: bool) -> dict
 
 def build_environ(scope: dict, body: Input, multithread: bool) -> dict:
     get = scope.get
-    environ = _template(get("server"), get("scheme", "http"), get("http_version", "1.1"), multithread).copy()
+    server = get("server")
+    if type(server) is not tuple:
+        server = tuple(server) if server else None  # e.g. [path, None]: a list cannot be a cache key
+    environ = _template(server, get("scheme", "http"), get("http_version", "1.1"), multithread).copy()
     root_path = get("root_path", "")
     raw = get("raw_path")
     qs = get("query_string", b"").decode("latin-1")
@@ -659,6 +664,8 @@ class WSGIAdapter:
     @property
     def pool(self) -> WSGIPool:
         if self._generation != _generation or self._pool is None or self._pool.threads != self.threads:
+            if self._generation != _generation:
+                self._box = None  # a forked child starts with a mailbox of its own
             self._pool = get_pool(self.threads)
             self._generation = _generation
         return self._pool

@@ -454,3 +454,11 @@ def test_mailbox_loses_no_result_under_concurrent_posts():
     resolved, failed = asyncio.run(go())
     assert resolved == rounds * 4 * per_thread
     assert failed == rounds * 4
+
+
+def test_server_given_as_a_list_in_the_scope():
+    """ASGI allows [path, None] for a unix socket: SERVER_NAME is the path, SERVER_PORT empty."""
+    t = mounted(mounts_wsgi.echo_environ, threads=2)
+    scope = make_scope("GET", "/", server=["/run/skitai.sock", None], client=None)
+    env = json.loads(asyncio.run(acall(t, scope)).body)
+    assert (env["SERVER_NAME"], env["SERVER_PORT"], env["REMOTE_ADDR"]) == ("/run/skitai.sock", "", "")
