@@ -33,8 +33,10 @@ import struct
 import types
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
+from collections.abc import Callable
 from http import HTTPStatus
 from time import perf_counter
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -87,6 +89,13 @@ _RWATCH = {
     b"content-type": R_CTYPE, b"date": R_DATE, b"server": R_SERVER,
 }
 _ID_OK = frozenset(b"!#$%&'*+-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
+
+
+# App types that can answer an HTTP/1.1 request without an ASGI coroutine:
+# type -> fn(app, cycle) -> bool (True: it took the request and will finish the
+# cycle itself, with Cycle.respond / Cycle.app_returned / Cycle.app_raised).
+# The WSGI adapter registers here: its requests run on a thread anyway.
+DIRECT_APPS: dict[type, Callable[[Any, Cycle], bool]] = {}
 
 
 class ClientDisconnected(OSError):
@@ -515,6 +524,20 @@ class Cycle:
         self._app_failed("application error", exc)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise exc
+
+    def respond(self, status: int, headers: list, body: bytes) -> None:
+        """The whole response at once, from a loop callback: for apps answered
+        without an ASGI coroutine (DIRECT_APPS). A client that left is logged."""
+        if self.response_complete:
+            return
+        if self.disconnected:
+            self.proto.abort_cycle(self)
+            return
+        try:
+            self._start({"type": "http.response.start", "status": status, "headers": headers})
+            self._body(b"" if self.head_only else body, False)
+        except Exception as exc:  # a bad status or header from the app: 500, as through send()
+            self.app_raised(exc)
 
     def _app_failed(self, what: str, exc: BaseException | None) -> None:
         scope = self.scope
@@ -1012,6 +1035,9 @@ class H1Protocol(asyncio.Protocol):
             # the previous request's coroutine still runs (work after its response,
             # e.g. background tasks): this one must not wait for it
             self.loop.create_task(cycle.run_asgi(app))
+            return
+        direct = DIRECT_APPS.get(type(app))
+        if direct is not None and direct(app, cycle):
             return
         due = self.ctx.due
         due.append((self, cycle, app))

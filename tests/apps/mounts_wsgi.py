@@ -156,3 +156,16 @@ def gc_info(environ, start_response):
     body = json.dumps({"frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
+
+
+def slow(environ, start_response):
+    """Answers after a pause given in the query string (seconds)."""
+    import time as _time
+    _time.sleep(float(environ.get("QUERY_STRING") or "0.5"))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+    return [b"slow"]
+
+
+def bad_header(environ, start_response):
+    start_response("200 OK", [("X-Split", "a\r\nInjected: yes")])
+    return [b"no"]
