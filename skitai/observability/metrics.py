@@ -297,18 +297,24 @@ class WorkerMetrics:
         """Count one finished request (called by the observer, once per request)."""
         if not self._enabled or record.uri in self._probes:
             return
-        key = (record.mount, record.method, (record.status or 0) // 100)
-        finished = record.finished or record.responded or record.started
-        duration = (finished or 0.0) - (record.started or 0.0)
+        status = record.status
+        key = (record.mount, record.method, status // 100 if status else 0)
+        started = record.started or 0.0
+        duration = (record.finished or record.responded or started) - started
         if duration < 0.0:
             duration = 0.0
-        p = self._pending.get(key)
+        pending = self._pending
+        p = pending.get(key)
         if p is None:
-            p = self._pending[key] = [0, 0.0, 0, 0] + [0] * len(self._bounds)
+            p = pending[key] = [0, 0.0, 0, 0] + [0] * len(self._bounds)
         p[0] += 1
         p[1] += duration
-        p[2] += record.request_bytes or 0
-        p[3] += record.response_bytes or 0
+        n = record.request_bytes
+        if n:
+            p[2] += n
+        n = record.response_bytes
+        if n:
+            p[3] += n
         p[4 + bisect_left(self._bounds, duration)] += 1
         if not self._batch:
             self.flush()

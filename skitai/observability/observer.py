@@ -26,7 +26,7 @@ class Observer:
     def request_done(self, record: RequestRecord) -> None:
         ctx = self.ctx
         accesslog = self.accesslog
-        if accesslog is not None:
+        if accesslog is not None and not (accesslog.log_off.everything and record.uri[:1] == "/"):
             try:
                 accesslog.log(record, ctx.active_connections if ctx is not None else 0)
             except Exception:  # a log problem must never break a response

@@ -196,6 +196,21 @@ async def _awaited(awaitable):
     return await awaitable
 
 
+def _first_step(app, cycle: Cycle) -> tuple:
+    """Call the app and run its coroutine up to its first wait (inside the request's context).
+    Returns (coroutine, what it yielded), or (None, None) when the request already ended."""
+    try:
+        coro = app(cycle.scope, cycle.receive, cycle.send)
+        if type(coro) is not _CoroutineType:  # an app returning another kind of awaitable
+            coro = _awaited(coro)
+        return coro, coro.send(None)
+    except StopIteration:
+        cycle.app_returned()
+    except BaseException as exc:  # noqa: BLE001 - the app's error, answered by the cycle
+        cycle.app_raised(exc)
+    return None, None
+
+
 def _run_due(due: list) -> None:
     """Take the first step of every request started since the last loop iteration."""
     batch = due[:]
@@ -229,7 +244,7 @@ class Cycle:
         self.keep_alive = keep_alive
         self.expect_continue = False
         self.head_only = self.no_body = method == "HEAD"
-        self.body = bytearray()
+        self.body: bytearray | None = None  # made when the first body bytes arrive
         self.body_complete = False
         self.body_delivered = False
         self.request_bytes = 0
@@ -442,6 +457,13 @@ class Cycle:
                 transport.write(self.pending)
             self.pending = None
             self.responded = perf_counter()
+            if data:
+                transport.write(data)
+            if not more:
+                # head and body went out in one write: one clock read for both times
+                self.finished = self.responded
+                self._complete()
+            return
         if data:
             transport.write(data)
         if not more:
@@ -453,7 +475,8 @@ class Cycle:
                 and self.response_bytes != self.response_length):
             self.keep_alive = False  # framing broken: the client cannot trust this connection
         self.response_complete = True
-        self.finished = perf_counter()
+        if not self.finished:
+            self.finished = perf_counter()
         self.wake()
         self.proto.cycle_done(self)
 
@@ -1003,7 +1026,10 @@ class H1Protocol(asyncio.Protocol):
         ceiling = self.ctx.body_ceiling
         if ceiling and c.request_bytes > ceiling:
             raise _Reject(413, "request body too large")
-        c.body += body
+        if c.body is None:
+            c.body = bytearray(body)
+        else:
+            c.body += body
         if c.waiters:
             c.wake()
         if len(c.body) > BODY_HIGH_WATER:
@@ -1068,19 +1094,12 @@ class H1Protocol(asyncio.Protocol):
         context = self.base_context.copy()
         self.stepping = True
         try:
-            coro = context.run(app, cycle.scope, cycle.receive, cycle.send)
-            if type(coro) is not _CoroutineType:  # an app returning another kind of awaitable
-                coro = _awaited(coro)
-            yielded = context.run(coro.send, None)
-        except StopIteration:
-            context.run(cycle.app_returned)
-            return
-        except BaseException as exc:  # noqa: BLE001 - the app's error, answered by the cycle
-            context.run(cycle.app_raised, exc)
-            return
+            coro, yielded = context.run(_first_step, app, cycle)
         finally:
             self.stepping = False
             _leave_task(loop, runner)
+        if coro is None:
+            return
         self.handed = (cycle, coro, context, yielded)
         self.runner_busy = True
         parked = self.parked
@@ -1294,7 +1313,7 @@ class H1Protocol(asyncio.Protocol):
     def _upgrade(self, c: Cycle) -> None:
         token, factory = c.handoff
         rest, self.upgrade_rest = self.upgrade_rest, None
-        self._handoff(factory, c.scope, rest or b"", token, bytes(c.body))
+        self._handoff(factory, c.scope, rest or b"", token, bytes(c.body) if c.body else b"")
 
     def _handoff(self, factory, scope, rest: bytes, upgrade: str | None, body: bytes = b"") -> None:
         self.stopped = self.rejected = True
