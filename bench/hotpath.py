@@ -34,6 +34,7 @@ CASES = {
     "atila": ("atila_app", b"/items/42?q=x"),
     "atila-hello": ("atila_app", b"/hello"),
     "flask": ("flask_app:app", b"/hello"),
+    "wsgi": ("wsgi_plain:app", b"/hello"),
 }
 
 
