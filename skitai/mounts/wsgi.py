@@ -686,19 +686,9 @@ class WSGIAdapter:
             await self._call_on_loop(scope, receive, send, first, more)
             return
         loop = asyncio.get_running_loop()
-        pool = self._pool
-        if pool is None or self._generation != _generation or pool.threads != self.threads:
-            pool = self.pool
-        box = self._box
-        if box is None or box.loop is not loop:
-            box = self._box = _Mailbox(loop)
         method = scope.get("method", "GET")
-        resp = _Response(send, loop)
+        pool, box, resp = self._prepare(loop, send)
         inflight = self._inflight
-        inflight[resp] = loop.time() + FLUSH_AFTER
-        if self._ticker is None or self._ticker_loop is not loop:
-            self._ticker_loop = loop
-            self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
         fut = loop.create_future()
         pool.submit(fut, box, self._run,
                     (scope, Input(first, more, receive, loop) if first or more else NO_INPUT, resp))
@@ -728,20 +718,24 @@ class WSGIAdapter:
         scope = cycle.scope
         if self.threads <= 0 or _has_body(scope):
             return False
-        loop = cycle.proto.loop
+        pool, box, resp = self._prepare(cycle.proto.loop, cycle.send)
+        pool.submit(_Direct(self, cycle, resp), box, self._run, (scope, NO_INPUT, resp))
+        return True
+
+    def _prepare(self, loop: asyncio.AbstractEventLoop, send: Any) -> tuple:
+        """(pool, mailbox, in-flight response) for one request handed to the pool."""
         pool = self._pool
         if pool is None or self._generation != _generation or pool.threads != self.threads:
             pool = self.pool
         box = self._box
         if box is None or box.loop is not loop:
             box = self._box = _Mailbox(loop)
-        resp = _Response(cycle.send, loop)
+        resp = _Response(send, loop)
         self._inflight[resp] = loop.time() + FLUSH_AFTER
         if self._ticker is None or self._ticker_loop is not loop:
             self._ticker_loop = loop
             self._ticker = loop.call_later(FLUSH_AFTER, self._tick, loop)
-        pool.submit(_Direct(self, cycle, resp), box, self._run, (scope, NO_INPUT, resp))
-        return True
+        return pool, box, resp
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         if loop is not self._ticker_loop:
