@@ -1060,7 +1060,9 @@ class H1Protocol(asyncio.Protocol):
         if self.stepping or self.runner_busy:
             # the previous request's coroutine still runs (work after its response,
             # e.g. background tasks): this one must not wait for it
-            self.loop.create_task(cycle.run_asgi(app))
+            # (its own copy of the base context: this may run inside the previous
+            # request's context, whose contextvars must not leak into this one)
+            self.loop.create_task(cycle.run_asgi(app), context=self.base_context.copy())
             return
         direct = DIRECT_APPS.get(type(app))
         if direct is not None and direct(app, cycle):
@@ -1089,7 +1091,7 @@ class H1Protocol(asyncio.Protocol):
         try:
             _enter_task(loop, runner)
         except RuntimeError:  # called from inside another task (tests driving the protocol)
-            loop.create_task(cycle.run_asgi(app))
+            loop.create_task(cycle.run_asgi(app), context=self.base_context.copy())
             return
         context = self.base_context.copy()
         self.stepping = True

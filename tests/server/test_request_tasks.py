@@ -85,7 +85,9 @@ def test_pipelined_requests_that_wait_answer_in_order(server):
         for t in targets:
             r = c.read_response()
             assert r.status == 200
-            assert json.loads(r.body)["after"] == t[len("/var?"):]
+            data = json.loads(r.body)
+            assert data["after"] == t[len("/var?"):]
+            assert data["before"] == "unset", (t, data)  # nothing leaks from the request before
 
 
 def test_body_sent_with_the_head_and_after_it(server):
@@ -140,3 +142,43 @@ def test_sigterm_stops_a_worker_whose_app_swallows_the_cancel():
             code = srv.proc.wait(timeout=10)
         assert time.monotonic() - t0 < 8
         assert code == 0, srv.output() if hasattr(srv, "output") else code
+
+
+@pytest.mark.load
+def test_many_connections_mixing_waiting_and_immediate_requests():
+    """Races between the first step, the runner hand-off and classic tasks: 32 connections,
+    each pipelining requests that finish at once, that wait, that time out and that work on
+    after their response; every answer must arrive, in order, with its own context."""
+    import threading
+
+    kinds = ["/var?a{}", "/var?b{}&wait", "/timeout", "/after?0.05", "/var?c{}"]
+    errors: list[str] = []
+
+    def client(n: int) -> None:
+        try:
+            with Conn(srv.port, timeout=10) as c:
+                for rnd in range(6):
+                    targets = [k.format(f"{n}-{rnd}-{i}") if "{}" in k else k for i, k in enumerate(kinds)]
+                    c.send(b"".join(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % t.encode() for t in targets))
+                    for t in targets:
+                        r = c.read_response()
+                        data = json.loads(r.body)
+                        if r.status != 200:
+                            errors.append(f"{t}: {r.status}")
+                        elif t.startswith("/var") and (data["before"] != "unset" or data["after"] != t[5:]):
+                            errors.append(f"{t}: {data}")
+                        elif t == "/timeout" and data["outcome"] != "timed out":
+                            errors.append(f"{t}: {data}")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(f"client {n}: {exc!r}")
+
+    with run_server(app="tests.server.task_apps:app") as srv:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(32)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "a client hung"
+        assert not errors, errors[:5]
+        assert time.monotonic() - t0 < 60
