@@ -1122,42 +1122,39 @@ class H1Protocol(asyncio.Protocol):
             self._new_runner(asyncio.CancelledError())
 
     async def _run_handed(self, exc: BaseException | None = None) -> None:
-        """The connection's runner task: goes on with requests that had to wait."""
+        """The connection's runner task: goes on with requests that had to wait.
+        (``_runner_done`` forgets it when it ends, however it ends.)"""
         loop = self.loop
         me = self.runner
-        try:
-            while True:
+        while True:
+            handed = self.handed
+            if handed is None:
+                if self.closed:
+                    return
+                parked = self.parked = loop.create_future()
+                try:
+                    await parked
+                except asyncio.CancelledError as e:
+                    if self.handed is None:
+                        raise  # a stale cancel, or the loop shuts down: a new runner comes when needed
+                    exc = e  # meant for the request handed over meanwhile
+                finally:
+                    self.parked = None
                 handed = self.handed
                 if handed is None:
-                    if self.closed:
-                        return
-                    parked = self.parked = loop.create_future()
-                    try:
-                        await parked
-                    except asyncio.CancelledError as e:
-                        if self.handed is None:
-                            raise  # a stale cancel, or the loop shuts down: a new runner comes when needed
-                        exc = e  # meant for the request handed over meanwhile
-                    finally:
-                        self.parked = None
-                    handed = self.handed
-                    if handed is None:
-                        continue
-                self.handed = None
-                cycle, coro, context, yielded = handed
-                try:
-                    await _drive(cycle, coro, context, yielded, exc)
-                finally:
-                    exc = None
-                    self.runner_busy = False
-                if me is not None and me.cancelling():
-                    # cancelled, and the request swallowed it without uncancel(): a task of
-                    # its own would end here, so this runner does too (loop shutdown waits
-                    # for it); the next request makes a new one
-                    return
-        finally:
-            if self.runner is me:
-                self.runner = None
+                    continue
+            self.handed = None
+            cycle, coro, context, yielded = handed
+            try:
+                await _drive(cycle, coro, context, yielded, exc)
+            finally:
+                exc = None
+                self.runner_busy = False
+            if me is not None and me.cancelling():
+                # cancelled, and the request swallowed it without uncancel(): a task of
+                # its own would end here, so this runner does too (loop shutdown waits
+                # for it); the next request makes a new one
+                return
 
     def cycle_done(self, cycle: Cycle) -> None:
         """The response is on the wire: log it, then go on or close."""
