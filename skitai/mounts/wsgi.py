@@ -473,6 +473,57 @@ def _parse_head(status: str, headers: list) -> tuple[int, list, int | None]:
     return code, out, length
 
 
+# (status, *the app's header tuples) -> head (see _head), for whole heads seen before; cleared when full
+_HEADS: dict[tuple, tuple] = {}
+_HEADS_MAX = 256
+HEAD_DATE, HEAD_SERVER = 1, 2  # flags of a head: the app set Date / Server itself
+
+
+def _head(status: Any, headers: Any) -> tuple:
+    """What the app gave start_response, checked and encoded:
+    (code, ((name, value) bytes, ...), Content-Length or None, block, content type or None, flags).
+
+    ``block`` is the header lines joined by CRLF, ready for an HTTP/1.1 head
+    (h1's ``Cycle.respond_head``): the common response costs one dict lookup
+    here and no per-header work on the loop. Heads with Set-Cookie or long
+    values are never remembered.
+    """
+    try:
+        key = (status, *headers)
+        hit = _HEADS.get(key)
+    except TypeError:  # an unhashable item (a list instead of a tuple): checked below
+        key = hit = None
+    if hit is not None:
+        return hit
+    code, pairs, length = _parse_head(status, headers)
+    lines = []
+    ctype = None
+    flags = 0
+    keep = key is not None
+    for name, value in pairs:
+        if name == b"content-type":
+            ctype = value
+        elif name == b"date":
+            flags |= HEAD_DATE
+        elif name == b"server":
+            flags |= HEAD_SERVER
+        elif name == b"set-cookie":
+            keep = False
+        if len(value) > 128:
+            keep = False
+        lines.append(name + b": " + value)
+    block = b"\r\n".join(lines)
+    n = max(len(lines) - 1, 0)
+    if block.count(b"\n") != n or block.count(b"\r") != n:
+        raise ValueError("WSGI response header contains a line break")  # response splitting
+    head = (code, tuple(pairs), length, block, ctype, flags)
+    if keep:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
+
+
 class _Response:
     """State of one WSGI response, shared by the pool thread and the loop.
 
@@ -485,11 +536,12 @@ class _Response:
     """
 
     __slots__ = ("status", "headers", "sent", "chunks", "size", "send", "loop", "length", "cap",
-                 "lock", "room", "outbox", "out_bytes", "pumping", "broken", "finished", "complete")
+                 "lock", "room", "outbox", "out_bytes", "pumping", "broken", "finished", "complete", "head")
 
     def __init__(self, send: Any, loop: asyncio.AbstractEventLoop | None):
         self.status: int | None = None
-        self.headers: list | None = None
+        self.headers: tuple | None = None
+        self.head: tuple | None = None     # what _head made of the app's status and headers
         self.sent = False                # the response start is in the outbox (or on the wire)
         self.chunks: list[bytes] = []    # body produced, not handed over yet
         self.size = 0
@@ -510,17 +562,18 @@ class _Response:
         if exc_info is None:
             if self.status is not None:
                 raise AssertionError("start_response called a second time without exc_info")
-            code, out, length = _parse_head(status, headers)
+            head = self.head = _head(status, headers)
             # no lock needed: tick() acts only on a response with body chunks, and
             # chunks come after a status; the status is stored last
-            self.headers, self.length = out, length
-            self.status = code
+            self.headers, self.length = head[1], head[2]
+            self.status = head[0]
             return self.write
         try:
             with self.lock:  # the loop may be sending a buffered start right now
                 if self.sent:
                     raise exc_info[1].with_traceback(exc_info[2])
-                self.status, self.headers, self.length = _parse_head(status, headers)
+                head = self.head = _head(status, headers)
+                self.status, self.headers, self.length = head[0], head[1], head[2]
         finally:
             exc_info = None
         return self.write
@@ -640,7 +693,7 @@ def _error_response(status: int = 500) -> tuple[int, list, bytes]:
 def _finish_headers(resp: _Response, body_len: int) -> list:
     headers = resp.headers
     if resp.length is None and resp.status not in (204, 304) and resp.status >= 200:
-        headers = headers + [(b"content-length", str(body_len).encode())]
+        headers = [*headers, (b"content-length", b"%d" % body_len)]
     return headers
 
 
@@ -694,9 +747,11 @@ class WSGIAdapter:
                     (scope, Input(first, more, receive, loop) if first or more else NO_INPUT, resp))
         try:
             result = await fut
-            if result[0] == "small":  # the common case: the whole response in one go
-                await send({"type": "http.response.start", "status": result[1], "headers": result[2]})
-                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else result[3]})
+            if result[0] == "ok":  # the common case: the whole response in one go
+                body = result[1]
+                await send({"type": "http.response.start", "status": resp.status,
+                            "headers": _finish_headers(resp, len(body))})
+                await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
             else:
                 await self._finish(result, scope, send, resp)
         except asyncio.CancelledError as exc:
@@ -715,9 +770,11 @@ class WSGIAdapter:
         finishes a streamed/file one in a task. Anything else (a body to read,
         ``threads=0``) goes the ASGI way.
         """
-        scope = cycle.scope
-        if self.threads <= 0 or _has_body(scope):
+        hv = cycle.hv  # the request headers h1 looks at: no scan of the header list
+        cl = hv[_H_CL]
+        if self.threads <= 0 or hv[_H_TE] is not None or (cl is not None and cl.strip() not in (b"0", b"")):
             return False
+        scope = cycle.scope
         pool, box, resp = self._prepare(cycle.proto.loop, cycle.send)
         pool.submit(_Direct(self, cycle, resp), box, self._run, (scope, NO_INPUT, resp))
         return True
@@ -751,7 +808,11 @@ class WSGIAdapter:
 
     async def _finish(self, result: tuple, scope: dict, send: Any, resp: _Response | None = None) -> None:
         kind = result[0]
-        if kind == "small":  # the common case: one write from the loop
+        if kind == "ok":
+            body = result[1]
+            result = ("small", resp.status, _finish_headers(resp, len(body)), body)
+            kind = "small"
+        if kind == "small":  # one write from the loop
             _, status, headers, body = result
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
@@ -798,7 +859,9 @@ class WSGIAdapter:
                     raise AssertionError("the app yielded a body before calling start_response()")
                 length = resp.length
                 if length is not None and written + len(chunk) > length:
-                    chunk = chunk[:max(0, length - written)]  # PEP 3333: never more than promised
+                    if written >= length:
+                        break  # PEP 3333: never more than promised, and the rest is not asked for
+                    chunk = chunk[:length - written]
                 written += len(chunk)
                 with lock:  # what write() does, inline: the loop may take the chunks (tick)
                     chunks.append(chunk)
@@ -806,8 +869,8 @@ class WSGIAdapter:
                     full = resp.size > resp.cap
                 if full:
                     resp.hand_over(True)
-                if length is not None and written >= length:
-                    break
+                # (no break when the promised length is reached: a generator asked once
+                # more ends normally, closing it half-way would cost an exception)
             if resp.status is None:
                 raise AssertionError("the app returned without calling start_response()")
             with lock:  # what finish() does, inline
@@ -817,7 +880,7 @@ class WSGIAdapter:
                     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                     chunks.clear()
             if small:
-                return ("small", resp.status, _finish_headers(resp, len(body)), body)
+                return ("ok", body)  # status and headers: resp.head
             resp.hand_over(False)
             return ("streamed",)
         except ClientDisconnected:
@@ -924,8 +987,12 @@ class _Direct:
         return False
 
     def set_result(self, result: tuple) -> None:
-        self.adapter._inflight.pop(self.resp, None)
-        if result[0] == "small":  # the common case: the whole response in one write
+        resp = self.resp
+        self.adapter._inflight.pop(resp, None)
+        kind = result[0]
+        if kind == "ok":  # the common case: the whole response in one write
+            self.cycle.respond_head(resp.head, result[1])
+        elif kind == "small":  # an error answer
             self.cycle.respond(result[1], result[2], result[3])
         else:
             self.cycle.proto.loop.create_task(self._finish(result))
@@ -944,11 +1011,16 @@ class _Direct:
             cycle.app_returned()
 
 
+_H_CL = _H_TE = 0  # h1's slots for Content-Length / Transfer-Encoding in Cycle.hv
+
+
 def _register_h1_direct() -> None:
     try:
         from skitai.server import h1
     except ImportError:  # the adapter also runs under other ASGI servers
         return
+    global _H_CL, _H_TE
+    _H_CL, _H_TE = h1.H_CL, h1.H_TE
     h1.DIRECT_APPS[WSGIAdapter] = WSGIAdapter.h1_direct
 
 

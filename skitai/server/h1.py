@@ -562,6 +562,68 @@ class Cycle:
         except Exception as exc:  # a bad status or header from the app: 500, as through send()
             self.app_raised(exc)
 
+    def respond_head(self, head: tuple, body: bytes) -> None:
+        """``respond`` for a head already checked and encoded off the loop (the WSGI
+        adapter's ``_head``: code, pairs, Content-Length, CRLF-joined lines,
+        content type, Date/Server flags). Same answer as ``respond``, without
+        per-header work on the loop; the body is complete and not longer than
+        its Content-Length."""
+        if self.response_complete:
+            return
+        if self.disconnected:
+            self.proto.abort_cycle(self)
+            return
+        status, _, length, block, ctype, flags = head
+        if length is None and status < 200 and status not in NO_BODY_STATUS:
+            self.respond(status, list(head[1]), body)  # odd status: the general path frames it
+            return
+        proto = self.proto
+        ctx = proto.ctx
+        n = len(body)
+        parts = [STATUS_LINES.get(status) or status_line(status)]
+        if block:
+            parts.append(block)
+            parts.append(b"\r\n")
+        if flags == 0:
+            parts.append(ctx.date_headers)
+        else:
+            if not flags & 1:
+                parts.append(ctx.date_line + b"\r\n")
+            if not flags & 2:
+                parts.append(ctx.server_line + b"\r\n")
+        if status in NO_BODY_STATUS:
+            self.no_body = True
+        elif length is None:
+            length = n
+            parts.append(b"content-length: %d\r\n" % n)
+        elif n > length:
+            body = body[:length]  # (the adapter never gives more)
+            n = length
+        self.status = status
+        self.content_type = ctype
+        self.response_length = length
+        self.response_started = True
+        if not self.keep_alive or not self.body_complete or ctx.draining:
+            self.keep_alive = False
+            parts.append(b"connection: close\r\n\r\n")
+        elif self.scope["http_version"] == "1.0":
+            parts.append(b"connection: keep-alive\r\n\r\n")
+        else:
+            parts.append(b"\r\n")
+        if self.no_body:  # HEAD, 204, 304, 1xx
+            n = 0
+        elif n:
+            parts.append(body)
+        self.response_bytes = n
+        proto.transport.write(b"".join(parts))
+        self.responded = self.finished = perf_counter()
+        if length is not None and not self.no_body and n != length:
+            self.keep_alive = False  # framing broken: the client cannot trust this connection
+        self.response_complete = True
+        if self.waiters:
+            self.wake()
+        proto.cycle_done(self)
+
     def _app_failed(self, what: str, exc: BaseException | None) -> None:
         scope = self.scope
         log.error("%s: %s %s gtxnid=%s ltxnid=%s", what, scope["method"], scope["path"],

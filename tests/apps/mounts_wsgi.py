@@ -169,3 +169,16 @@ def slow(environ, start_response):
 def bad_header(environ, start_response):
     start_response("200 OK", [("X-Split", "a\r\nInjected: yes")])
     return [b"no"]
+
+
+def head_from_query(environ, start_response):
+    """Answers the status, headers and body the query asks for (JSON in QUERY_STRING, url-quoted):
+    {"status": "200 OK", "headers": [[name, value], ...], "body": "...", "lists": false}.
+    ``lists`` gives the header items as lists (allowed by nothing, taken by many servers)."""
+    from urllib.parse import unquote
+
+    spec = json.loads(unquote(environ["QUERY_STRING"]))
+    items = spec.get("headers", [])
+    headers = [list(h) if spec.get("lists") else tuple(h) for h in items]
+    start_response(spec.get("status", "200 OK"), headers)
+    return [spec.get("body", "").encode()]
