@@ -100,6 +100,12 @@ async def _stack(spec: str):
     _install_protocols(ctx)
     await table.startup()
     ctx.reload_limits()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as the worker does after loading its apps (skitai/server/worker.py)
+    if gc.get_threshold()[0] == 700:
+        gc.set_threshold(2000, *gc.get_threshold()[1:])
     return ctx, app
 
 

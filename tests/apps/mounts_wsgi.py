@@ -153,7 +153,8 @@ def file_app(environ, start_response):
 def gc_info(environ, start_response):
     """What the worker did with the collector before serving (gc.freeze after the apps loaded)."""
     import gc
-    body = json.dumps({"frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}).encode()
+    body = json.dumps({"frozen": gc.get_freeze_count(), "enabled": gc.isenabled(),
+                       "threshold": gc.get_threshold()}).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
 
@@ -182,3 +183,4 @@ def head_from_query(environ, start_response):
     headers = [list(h) if spec.get("lists") else tuple(h) for h in items]
     start_response(spec.get("status", "200 OK"), headers)
     return [spec.get("body", "").encode()]
+
