@@ -1021,7 +1021,8 @@ class H1Protocol(asyncio.Protocol):
                 raise _Reject(400, "invalid request target") from None
             raw_path = parsed.path or b"/"
             qs = parsed.query or b""
-        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("utf-8", "replace")
+        # (find, not `in`: bytes.__contains__ first tries the needle as an int, an exception each time)
+        path = (unquote_to_bytes(raw_path) if raw_path.find(b"%") >= 0 else raw_path).decode("utf-8", "replace")
         method = parser.get_method()
         method = _METHODS.get(method) or method.decode("ascii")
         version = parser.get_http_version()
