@@ -774,9 +774,18 @@ class WSGIAdapter:
         cl = hv[_H_CL]
         if self.threads <= 0 or hv[_H_TE] is not None or (cl is not None and cl.strip() not in (b"0", b"")):
             return False
-        scope = cycle.scope
-        pool, box, resp = self._prepare(cycle.proto.loop, cycle.send)
-        pool.submit(_Direct(self, cycle, resp), box, self._run, (scope, NO_INPUT, resp))
+        loop = cycle.proto.loop
+        pool = self._pool
+        box = self._box
+        if (pool is None or self._generation != _generation or pool.threads != self.threads
+                or box is None or box.loop is not loop or self._ticker is None or not pool._full):
+            # first request, a new loop, after a fork, or the ticker stopped: the general way
+            pool, box, resp = self._prepare(loop, cycle.send)
+            pool.submit(_Direct(self, cycle, resp), box, self._run, (cycle.scope, NO_INPUT, resp))
+            return True
+        resp = _Response(cycle.send, loop)  # (what _prepare and submit do, inline)
+        self._inflight[resp] = loop.time() + FLUSH_AFTER
+        pool._queue.put((_Direct(self, cycle, resp), box, self._run, (cycle.scope, NO_INPUT, resp)))
         return True
 
     def _prepare(self, loop: asyncio.AbstractEventLoop, send: Any) -> tuple:
