@@ -10,18 +10,15 @@ serves a copy of this file and edits it).
 import asyncio
 import os
 
+from tests.apps.lifespan import serve_lifespan
+
 VERSION = "1"
 
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send)
+        return
     path = scope["path"]
     if path == "/slow":
         mark = os.environ.get("PROCESS_APP_MARK")

@@ -5,6 +5,8 @@ that first sends the same JSON."""
 import json
 import os
 
+from tests.apps.lifespan import serve_lifespan
+
 
 def _info(scope) -> bytes:
     return json.dumps({
@@ -16,13 +18,8 @@ def _info(scope) -> bytes:
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send)
+        return
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})

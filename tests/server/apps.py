@@ -7,6 +7,8 @@ import json
 import os
 import tempfile
 
+from tests.apps.lifespan import serve_lifespan
+
 
 async def hello(scope, receive, send):
     """The benchmark app: a fixed small response."""
@@ -215,13 +217,10 @@ SHUTDOWN_MARK = os.path.join(tempfile.gettempdir(), "skitai-h1-shutdown-{pid}")
 async def lifespan_marks(scope, receive, send):
     """Writes a file when its lifespan shutdown runs (the drain test checks it)."""
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                with open(SHUTDOWN_MARK.format(pid=os.getpid()), "w") as f:
-                    f.write("shutdown")
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        def mark() -> None:
+            with open(SHUTDOWN_MARK.format(pid=os.getpid()), "w") as f:
+                f.write("shutdown")
+
+        await serve_lifespan(receive, send, shutdown=mark)
+        return
     await app(scope, receive, send)

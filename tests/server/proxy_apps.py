@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 
+from tests.apps.lifespan import serve_lifespan
+
 
 async def asgi(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif msg["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send)
+        return
     peer = scope["extensions"]["skitai"].get("peer")
     info = json.dumps({"client": list(scope["client"]) if scope["client"] else None,
                        "scheme": scope["scheme"], "peer": list(peer) if peer else None})

@@ -13,6 +13,8 @@ import asyncio
 import contextvars
 import json
 
+from tests.apps.lifespan import serve_lifespan
+
 seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
 
 
@@ -26,13 +28,8 @@ async def _answer(send, data: dict, status: int = 200) -> None:
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
-        while True:
-            msg = await receive()
-            if msg["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
     path = scope["path"]
