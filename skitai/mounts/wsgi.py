@@ -476,7 +476,8 @@ def _parse_head(status: str, headers: list) -> tuple[int, list, int | None]:
 # (status, *the app's header tuples) -> head (see _head), for whole heads seen before; cleared when full
 _HEADS: dict[tuple, tuple] = {}
 _HEADS_MAX = 256
-HEAD_DATE, HEAD_SERVER = 1, 2  # flags of a head: the app set Date / Server itself
+HEAD_DATE, HEAD_SERVER = 1, 2  # flags of a head: the app set Date / Server (h1's values, not imported:
+                               # the adapter also runs without the engine)
 
 
 def _head(status: Any, headers: Any) -> tuple:

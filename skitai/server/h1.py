@@ -91,6 +91,9 @@ _RWATCH = {
 _ID_OK = frozenset(b"!#$%&'*+-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
 
 
+# Flags of a ready-made head (Cycle.respond_head): the app set Date / Server itself
+HEAD_DATE, HEAD_SERVER = 1, 2
+
 # App types that can answer an HTTP/1.1 request without an ASGI coroutine:
 # type -> fn(app, cycle) -> bool (True: it took the request and will finish the
 # cycle itself, with Cycle.respond / Cycle.app_returned / Cycle.app_raised).
@@ -587,9 +590,9 @@ class Cycle:
         if flags == 0:
             parts.append(ctx.date_headers)
         else:
-            if not flags & 1:
+            if not flags & HEAD_DATE:
                 parts.append(ctx.date_line + b"\r\n")
-            if not flags & 2:
+            if not flags & HEAD_SERVER:
                 parts.append(ctx.server_line + b"\r\n")
         if status in NO_BODY_STATUS:
             self.no_body = True

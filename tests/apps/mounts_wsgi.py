@@ -184,3 +184,28 @@ def head_from_query(environ, start_response):
     start_response(spec.get("status", "200 OK"), headers)
     return [spec.get("body", "").encode()]
 
+
+
+GEN_EVENTS = []
+
+
+def promised_length(environ, start_response):
+    """Content-Length 6, body from a generator; ``?extra`` yields more than promised.
+    Records how the generator ended: "ended" when asked once more after its last block,
+    "closed" when the server closed it half-way (GeneratorExit)."""
+    extra = environ.get("QUERY_STRING") == "extra"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+
+    def body():
+        try:
+            yield b"abc"
+            yield b"def"
+            if extra:
+                yield b"ghi"
+                GEN_EVENTS.append("asked after the extra block")
+                yield b"jkl"
+            GEN_EVENTS.append("ended")
+        except GeneratorExit:
+            GEN_EVENTS.append("closed")
+            raise
+    return body()

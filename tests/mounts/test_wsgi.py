@@ -462,3 +462,42 @@ def test_server_given_as_a_list_in_the_scope():
     scope = make_scope("GET", "/", server=["/run/skitai.sock", None], client=None)
     env = json.loads(asyncio.run(acall(t, scope)).body)
     assert (env["SERVER_NAME"], env["SERVER_PORT"], env["REMOTE_ADDR"]) == ("/run/skitai.sock", "", "")
+
+
+def test_generator_that_gave_its_whole_length_ends_normally():
+    """Asked once more after the promised length, a generator finishes by itself
+    (closing it half-way would throw GeneratorExit into it)."""
+    mounts_wsgi.GEN_EVENTS.clear()
+    t = mounted(mounts_wsgi.promised_length, threads=4)
+    r = call(t, target="/")
+    assert r.status == 200 and r.body == b"abcdef"
+    assert mounts_wsgi.GEN_EVENTS == ["ended"]
+
+
+def test_generator_giving_more_than_promised_is_cut_and_not_asked_again():
+    mounts_wsgi.GEN_EVENTS.clear()
+    t = mounted(mounts_wsgi.promised_length, threads=4)
+    r = call(t, target="/?extra")
+    assert r.status == 200 and r.body == b"abcdef"
+    assert mounts_wsgi.GEN_EVENTS == ["closed"]  # never asked after the block past the length
+
+
+def test_heads_are_remembered_except_cookies_and_long_values():
+    from skitai.mounts import wsgi
+    from skitai.server import h1
+
+    assert (wsgi.HEAD_DATE, wsgi.HEAD_SERVER) == (h1.HEAD_DATE, h1.HEAD_SERVER)  # the flags h1 reads
+    plain = [("Content-Type", "text/plain"), ("Content-Length", "2")]
+    first = wsgi._head("200 OK", plain)
+    assert wsgi._head("200 OK", list(plain)) is first  # remembered by status and items
+    assert first[:3] == (200, ((b"content-type", b"text/plain"), (b"content-length", b"2")), 2)
+    assert first[3] == b"content-type: text/plain\r\ncontent-length: 2" and first[4] == b"text/plain"
+    assert wsgi._head("404 Not Found", plain) is not first
+    cookie = [("Set-Cookie", "s=1")]
+    assert wsgi._head("200 OK", cookie) is not wsgi._head("200 OK", cookie)
+    long = [("X-Long", "x" * 200)]
+    assert wsgi._head("200 OK", long) is not wsgi._head("200 OK", long)
+    assert wsgi._head("200 OK", [("Date", "d"), ("Server", "s")])[5] == wsgi.HEAD_DATE | wsgi.HEAD_SERVER
+    for i in range(wsgi._HEADS_MAX + 10):  # bounded: cleared when full
+        wsgi._head("200 OK", [("X-I", str(i))])
+    assert len(wsgi._HEADS) <= wsgi._HEADS_MAX

@@ -84,6 +84,12 @@ def test_length_framing_head_and_bodiless_statuses(server):
         assert ask(c, {"body": "still"}).body == b"still"  # the connection goes on
 
 
+def test_status_below_100_is_a_500_as_through_the_general_path(server):
+    with Conn(server.port) as c:
+        r = ask(c, {"status": "099 Odd", "body": "odd"})
+        assert r.status == 500 and b"odd" not in r.body
+
+
 def test_body_shorter_than_its_content_length_closes_the_connection(server):
     with Conn(server.port) as c:
         c.send(b"GET /h?%s HTTP/1.1\r\nHost: t\r\n\r\n"
